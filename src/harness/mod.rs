@@ -1,0 +1,402 @@
+//! The conformance harness: stateful property testing of any [`PoolService`] against the model.
+//!
+//! [`check`] generates operation sequences with proptest ([`strategy`]), runs each in lockstep
+//! against the model and the implementation ([`runner`]), checks every invariant after every
+//! step, shrinks the first failure to a minimal sequence that violates the *same* rule, and
+//! returns a [`RunReport`] with a verdict per rule. [`replay`] re-runs a fixed sequence and
+//! returns its [`Trace`].
+//!
+//! The harness refuses to know how results look (that is `report`) and which implementation
+//! it is talking to beyond the trait; it never reads the reference implementation's state.
+
+pub mod render;
+pub mod runner;
+pub mod stats;
+pub mod strategy;
+pub mod trace;
+
+use std::cell::{Cell, RefCell};
+use std::time::{Duration, Instant};
+
+use proptest::test_runner::{
+    Config as ProptestConfig, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
+};
+use serde::{Deserialize, Serialize};
+
+pub use runner::{run_sequence, HarnessError, SequenceOutcome};
+pub use stats::{RuleCounts, RuleStats};
+pub use trace::{Trace, TraceVerdict};
+
+use crate::model::Operation;
+use crate::spec::profile::{MethodMode, Profile};
+use crate::spec::{rules, RuleId};
+use crate::sut::{Dialect, Method, PoolService, ResourceKind, ServiceDescription};
+
+/// The suite's version, recorded in every report and trace.
+pub const SUITE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// How a run is configured. Same configuration, same seed, same implementation: same run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// Operation sequences to generate.
+    pub cases: u32,
+    /// Longest sequence.
+    pub max_steps: usize,
+    /// The seed of the generator; printed with every failure.
+    pub seed: u64,
+    /// Upper bound on shrinking steps.
+    pub max_shrink_iters: u32,
+    /// How many times a shrunk failure is re-run to tell deterministic from flaky.
+    pub reruns: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            cases: 256,
+            max_steps: 32,
+            seed: 0,
+            max_shrink_iters: 4096,
+            reruns: 3,
+        }
+    }
+}
+
+/// The verdict on one rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Passed,
+    Failed,
+    /// The rule applies, but no step decided it.
+    NotExercised,
+    /// The profile makes the rule inapplicable.
+    NotApplicable,
+}
+
+/// One row of the per-rule table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleResult {
+    pub rule: RuleId,
+    pub verdict: Verdict,
+    pub counts: RuleCounts,
+}
+
+/// The first failure, shrunk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub rule: RuleId,
+    pub detail: String,
+    /// Cases generated until the first failing one (inclusive).
+    pub cases_until_failure: u32,
+    /// Wall time until the first failure was seen.
+    pub time_to_failure: Duration,
+    /// Length of the failing sequence before and after shrinking.
+    pub original_steps: usize,
+    pub shrunk_steps: usize,
+    /// Whether re-running the shrunk sequence fails the same way every time.
+    pub deterministic: bool,
+    /// The shrunk sequence, run once more, step by step.
+    pub trace: Trace,
+}
+
+/// The outcome of [`check`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub suite_version: String,
+    pub spec_edition: String,
+    pub profile: String,
+    pub target: ServiceDescription,
+    pub config: Config,
+    pub cases_run: u32,
+    pub steps_run: u64,
+    pub rules: Vec<RuleResult>,
+    pub failure: Option<Failure>,
+}
+
+impl RunReport {
+    /// True when no rule failed.
+    pub fn conforms(&self) -> bool {
+        self.failure.is_none() && self.rules.iter().all(|r| r.verdict != Verdict::Failed)
+    }
+
+    pub fn verdict(&self, rule: &str) -> Option<Verdict> {
+        self.rules.iter().find(|r| r.rule.0 == rule).map(|r| r.verdict)
+    }
+}
+
+/// Run the suite against `service` under `profile`.
+pub fn check(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    config: &Config,
+) -> Result<RunReport, HarnessError> {
+    let target = service.describe();
+    let started = Instant::now();
+    let service = RefCell::new(service);
+    let stats = RefCell::new(RuleStats::default());
+    let failing_rule: Cell<Option<RuleId>> = Cell::new(None);
+    let first_seen: Cell<Option<(u32, Duration, usize)>> = Cell::new(None);
+    let cases = Cell::new(0u32);
+    let harness_error: RefCell<Option<HarnessError>> = RefCell::new(None);
+
+    let mut runner = TestRunner::new_with_rng(
+        ProptestConfig {
+            cases: config.cases,
+            max_shrink_iters: config.max_shrink_iters,
+            failure_persistence: None,
+            max_global_rejects: 0,
+            ..ProptestConfig::default()
+        },
+        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(config.seed)),
+    );
+    let strategy = strategy::sequence(profile, config.max_steps);
+    let result = runner.run(&strategy, |ops: Vec<Operation>| {
+        if harness_error.borrow().is_some() {
+            return Err(TestCaseError::fail("harness error"));
+        }
+        let mut local = RuleStats::default();
+        let mut guard = service.borrow_mut();
+        let outcome = match run_sequence(&mut **guard, profile, &ops, &mut local) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                *harness_error.borrow_mut() = Some(e);
+                return Err(TestCaseError::fail("harness error"));
+            }
+        };
+        let searching = failing_rule.get().is_none();
+        if searching {
+            cases.set(cases.get() + 1);
+            stats.borrow_mut().merge(&local);
+        }
+        match (outcome.failure, failing_rule.get()) {
+            (None, _) => Ok(()),
+            (Some((_, rule)), None) => {
+                failing_rule.set(Some(rule));
+                first_seen.set(Some((cases.get(), started.elapsed(), ops.len())));
+                Err(TestCaseError::fail(rule.0))
+            }
+            // While shrinking, only the same rule counts as the same failure.
+            (Some((_, rule)), Some(wanted)) if rule == wanted => Err(TestCaseError::fail(rule.0)),
+            (Some(_), Some(_)) => Ok(()),
+        }
+    });
+    if let Some(e) = harness_error.into_inner() {
+        return Err(e);
+    }
+    let service = service.into_inner();
+    let failure = match result {
+        Ok(()) => None,
+        Err(TestError::Abort(reason)) => {
+            return Err(HarnessError::Start(format!("proptest aborted the run: {reason}")))
+        }
+        Err(TestError::Fail(_, ops)) => {
+            let (cases_until_failure, time_to_failure, original_steps) =
+                first_seen.get().unwrap_or((cases.get(), started.elapsed(), ops.len()));
+            let ops = match failing_rule.get() {
+                Some(rule) => minimize(service, profile, ops, rule)?,
+                None => ops,
+            };
+            Some(shrunk_failure(
+                service,
+                profile,
+                config,
+                &ops,
+                cases_until_failure,
+                time_to_failure,
+                original_steps,
+            )?)
+        }
+    };
+    let stats = stats.into_inner();
+    let rules = rule_results(profile, &stats, failure.as_ref());
+    Ok(RunReport {
+        suite_version: SUITE_VERSION.to_string(),
+        spec_edition: crate::spec::edition().to_string(),
+        profile: profile.name.clone(),
+        target,
+        config: config.clone(),
+        cases_run: cases.get(),
+        steps_run: stats.steps,
+        rules,
+        failure,
+    })
+}
+
+fn shrunk_failure(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    config: &Config,
+    ops: &[Operation],
+    cases_until_failure: u32,
+    time_to_failure: Duration,
+    original_steps: usize,
+) -> Result<Failure, HarnessError> {
+    let mut trace = replay(service, profile, ops)?;
+    trace.seed = Some(config.seed);
+    let mut deterministic = true;
+    for _ in 0..config.reruns {
+        let again = replay(service, profile, ops)?;
+        if again.verdict != trace.verdict {
+            deterministic = false;
+        }
+    }
+    let (rule, detail) = trace
+        .steps
+        .iter()
+        .flat_map(|s| s.violations.iter())
+        .next()
+        .map(|v| (v.rule, v.detail.clone()))
+        .unwrap_or((RuleId("ATOM-002"), "the failure did not reproduce on replay".into()));
+    Ok(Failure {
+        rule,
+        detail,
+        cases_until_failure,
+        time_to_failure,
+        original_steps,
+        shrunk_steps: ops.len(),
+        deterministic,
+        trace,
+    })
+}
+
+/// After proptest's shrinking: drop single steps while the sequence still fails on the same
+/// rule, until no single step can go, and cut everything after the failing step.
+pub fn minimize(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    mut ops: Vec<Operation>,
+    rule: RuleId,
+) -> Result<Vec<Operation>, HarnessError> {
+    let failing_step = |service: &mut dyn PoolService, ops: &[Operation]| -> Result<Option<usize>, HarnessError> {
+        let mut stats = RuleStats::default();
+        let outcome = run_sequence(service, profile, ops, &mut stats)?;
+        Ok(outcome.failure.filter(|(_, r)| *r == rule).map(|(idx, _)| idx))
+    };
+    loop {
+        let mut improved = false;
+        for idx in 0..ops.len() {
+            if ops.len() <= 1 {
+                break;
+            }
+            let mut candidate = ops.clone();
+            candidate.remove(idx);
+            if failing_step(service, &candidate)?.is_some() {
+                ops = candidate;
+                improved = true;
+                break;
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+    if let Some(idx) = failing_step(service, &ops)? {
+        ops.truncate(idx + 1);
+    }
+    Ok(ops)
+}
+
+/// Re-run a fixed operation sequence and return its trace.
+pub fn replay(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    ops: &[Operation],
+) -> Result<Trace, HarnessError> {
+    let mut stats = RuleStats::default();
+    let outcome = run_sequence(service, profile, ops, &mut stats)?;
+    let failed_rules: Vec<RuleId> = outcome
+        .steps
+        .iter()
+        .flat_map(|s| s.violations.iter().map(|v| v.rule))
+        .collect();
+    Ok(Trace {
+        format_version: trace::TRACE_FORMAT_VERSION,
+        suite_version: SUITE_VERSION.to_string(),
+        spec_edition: crate::spec::edition().to_string(),
+        profile: profile.name.clone(),
+        target: service.describe(),
+        fixture: profile.fixture(),
+        seed: None,
+        operations: ops.to_vec(),
+        steps: outcome.steps,
+        verdict: TraceVerdict {
+            passed: failed_rules.is_empty(),
+            failed_rules,
+        },
+    })
+}
+
+fn seed_bytes(seed: u64) -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    for (idx, chunk) in bytes.chunks_mut(8).enumerate() {
+        let word = seed ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(idx as u64 + 1));
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    bytes
+}
+
+/// Whether the profile makes a rule applicable at all.
+pub fn applicable(rule: RuleId, profile: &Profile) -> bool {
+    let types = &profile.resource_types;
+    let has_kind = |pred: fn(ResourceKind) -> bool| types.iter().any(|t| pred(t.kind));
+    let supports = |m: Method| profile.supports(m);
+    let msvm = profile.dialect == Dialect::Msvm;
+    let creates = supports(Method::CreatePool) || supports(Method::CreateChildResourcePool);
+    let changes = supports(Method::ModifyPoolResources) || supports(Method::ChangeParentResourcePool);
+    let deletes = supports(Method::DeletePool) || supports(Method::DeleteResourcePool);
+    let jobs = profile
+        .dialect
+        .methods()
+        .iter()
+        .any(|m| matches!(profile.mode(*m), MethodMode::Job | MethodMode::Either));
+    match rule.0 {
+        "ARG-001" | "ARG-003" | "ARG-004" | "TYPE-001" | "ID-004" | "CAP-001" | "CAP-002"
+        | "CAP-003" | "CAP-004" => creates,
+        "CAP-005" | "CAP-006" => creates && has_kind(|k| k == ResourceKind::Quantity),
+        "HOST-001" | "HOST-002" => creates && has_kind(|k| k != ResourceKind::Quantity),
+        "HOST-003" => supports(Method::CreateResourcePool) || supports(Method::AddResourcesToResourcePool),
+        "HOST-004" => supports(Method::RemoveResourcesFromResourcePool),
+        "HOST-005" => supports(Method::CreateResourcePool) && supports(Method::DeleteResourcePool),
+        "SHARE-001" => creates && types.iter().any(|t| !t.shared_capacity && t.max_parent_pools != 1),
+        "SHARE-002" | "SHARE-003" => creates && types.iter().any(|t| t.shared_capacity),
+        "ID-003" => creates && types.iter().any(|t| t.max_parent_pools > 0),
+        "MOD-001" | "MOD-002" | "MOD-003" => changes,
+        "MOD-004" => msvm && supports(Method::ModifyPoolSettings),
+        "DEL-001" | "DEL-002" => deletes,
+        "JOB-001" | "JOB-002" | "JOB-003" | "JOB-004" => jobs,
+        "JOB-006" => msvm && jobs,
+        _ => true,
+    }
+}
+
+fn rule_results(profile: &Profile, stats: &RuleStats, failure: Option<&Failure>) -> Vec<RuleResult> {
+    rules::all()
+        .iter()
+        .map(|rule| {
+            let counts = stats.rules.get(&rule.id).copied().unwrap_or_default();
+            let failed = counts.failed > 0 || failure.is_some_and(|f| f.rule == rule.id);
+            let verdict = if failed {
+                Verdict::Failed
+            } else if !applicable(rule.id, profile) {
+                Verdict::NotApplicable
+            } else if counts.decisive > 0 {
+                Verdict::Passed
+            } else {
+                Verdict::NotExercised
+            };
+            RuleResult {
+                rule: rule.id,
+                verdict,
+                counts,
+            }
+        })
+        .collect()
+}
+
+/// Every rule id the harness itself charges (reply, job and state checks), for the
+/// catalogue cross-check.
+pub const HARNESS_RULES: &[&str] = &[
+    "RC-001", "RC-002", "RC-003", "JOB-001", "JOB-002", "JOB-003", "JOB-004", "JOB-005",
+    "JOB-006", "ATOM-001", "ATOM-002",
+];

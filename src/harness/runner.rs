@@ -1,0 +1,460 @@
+//! The lockstep runner: one operation sequence, run against the model and an implementation
+//! side by side, with every reply judged and every invariant checked after every step.
+
+use std::collections::BTreeMap;
+
+use super::render::render;
+use super::stats::RuleStats;
+use super::trace::{Channel, Expected, ExpectedRefusal, Observed, StepRecord};
+use crate::model::{invariants, rule_id, Expectation, HostModel, Operation, Step, Violation};
+use crate::spec::codes::{tables, Meaning};
+use crate::spec::profile::{ErrorChannel, MethodMode, Profile};
+use crate::spec::RuleId;
+use crate::sut::{
+    CallReply, Dialect, JobView, Method, PoolService, ServiceError, Snapshot,
+};
+
+/// How many times a job is polled before it counts as never finishing (JOB-002).
+pub const POLL_BUDGET: usize = 64;
+
+/// The harness could not run at all (not a conformance verdict).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HarnessError {
+    #[error("the implementation could not be reset to the host fixture: {0}")]
+    Reset(ServiceError),
+    #[error("the implementation's first snapshot failed: {0}")]
+    FirstSnapshot(ServiceError),
+    #[error("the implementation's state after reset does not match the fixture: {0}")]
+    Start(String),
+}
+
+/// The result of one sequence.
+#[derive(Debug, Clone)]
+pub struct SequenceOutcome {
+    pub steps: Vec<StepRecord>,
+    /// The first rule violated, with the index of its step.
+    pub failure: Option<(usize, RuleId)>,
+}
+
+/// Reset `service` to the profile's fixture and run `ops` in lockstep with the model,
+/// stopping at the first step that violates a rule.
+pub fn run_sequence(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    ops: &[Operation],
+    stats: &mut RuleStats,
+) -> Result<SequenceOutcome, HarnessError> {
+    let fixture = profile.fixture();
+    service.reset(&fixture).map_err(HarnessError::Reset)?;
+    let first = normalized(service.snapshot().map_err(HarnessError::FirstSnapshot)?);
+    let mut model = HostModel::start(profile, &first).map_err(|e| HarnessError::Start(e.0))?;
+    let mut lockstep = Lockstep {
+        service,
+        profile,
+        modes: BTreeMap::new(),
+    };
+    let mut steps = Vec::with_capacity(ops.len());
+    for (index, op) in ops.iter().enumerate() {
+        let record = lockstep.step(&mut model, index, op, stats);
+        let failure = record.violations.first().map(|v| v.rule);
+        steps.push(record);
+        if let Some(rule) = failure {
+            return Ok(SequenceOutcome {
+                steps,
+                failure: Some((index, rule)),
+            });
+        }
+    }
+    Ok(SequenceOutcome {
+        steps,
+        failure: None,
+    })
+}
+
+struct Lockstep<'a> {
+    service: &'a mut dyn PoolService,
+    profile: &'a Profile,
+    /// Per method: whether its first success came through a job (JOB-005).
+    modes: BTreeMap<Method, bool>,
+}
+
+fn normalized(mut snapshot: Snapshot) -> Snapshot {
+    crate::model::state::normalize(&mut snapshot.pools);
+    snapshot
+}
+
+impl Lockstep<'_> {
+    fn step(&mut self, model: &mut HostModel, index: usize, op: &Operation, stats: &mut RuleStats) -> StepRecord {
+        let skipped = StepRecord {
+            index,
+            operation: op.clone(),
+            step: None,
+            call: None,
+            reply: None,
+            polls: Vec::new(),
+            expected: Expected::Skipped,
+            observed: Observed::Skipped,
+            violations: Vec::new(),
+            state_diff: None,
+        };
+        let Some(step) = model.resolve(op) else {
+            return skipped;
+        };
+        if !self.profile.supports(step.method) {
+            return StepRecord {
+                step: Some(step),
+                ..skipped
+            };
+        }
+        let expectation = model.expect(&step, self.profile);
+        let call = render(&step, model.dialect);
+        let mut violations = Vec::new();
+        let mut charge = |rule: &'static str, detail: String| {
+            violations.push(Violation {
+                rule: rule_id(rule),
+                detail,
+            })
+        };
+        let reply = self.service.invoke(&call);
+        let mut polls = Vec::new();
+        let observed = match &reply {
+            Err(ServiceError::Unsupported(what)) => Observed::Unsupported(what.clone()),
+            Err(e) => Observed::Broken(e.to_string()),
+            Ok(CallReply::CimError(e)) => Observed::Refused {
+                channel: Channel::CimStatus,
+                code: e.status,
+                reason: None,
+            },
+            Ok(CallReply::Return(ret)) => match tables().meaning(step.method, ret.return_value) {
+                None => {
+                    charge(
+                        "RC-001",
+                        format!(
+                            "{} returned {}, which its return-code table does not list",
+                            step.method, ret.return_value
+                        ),
+                    );
+                    Observed::Broken(format!("undocumented ReturnValue {}", ret.return_value))
+                }
+                Some(Meaning::Completed) => Observed::Completed { via_job: false },
+                Some(Meaning::Refused(reason)) => Observed::Refused {
+                    channel: Channel::ReturnValue,
+                    code: ret.return_value,
+                    reason: Some(reason),
+                },
+                Some(Meaning::JobStarted) => match ret.out_reference("Job") {
+                    None => {
+                        charge("JOB-001", format!("{} returned 4096 without a Job reference", step.method));
+                        Observed::Broken("4096 without a job".into())
+                    }
+                    Some(job) => {
+                        let job = job.clone();
+                        self.follow_job(&step, &job, &mut polls, &mut charge)
+                    }
+                },
+            },
+        };
+        if let Observed::Unsupported(_) = observed {
+            return StepRecord {
+                step: Some(step),
+                call: Some(call),
+                observed,
+                ..skipped
+            };
+        }
+        let reply_ok = reply.ok();
+        drop(charge);
+        self.judge_reply(&step, &expectation, &observed, &mut violations);
+        let (state_violations, state_diff) = self.check_state(model, &step, &expectation, &observed);
+        violations.extend(state_violations);
+        stats.record_step(&expectation, &observed, &step, &violations, model);
+        StepRecord {
+            index,
+            operation: op.clone(),
+            step: Some(step),
+            call: Some(call),
+            reply: reply_ok,
+            polls,
+            expected: expected_of(&expectation),
+            observed,
+            violations,
+            state_diff,
+        }
+    }
+
+    /// Poll a job to its end: JOB-002, JOB-003, JOB-006.
+    fn follow_job(
+        &mut self,
+        step: &Step,
+        job: &crate::sut::ObjectPath,
+        polls: &mut Vec<JobView>,
+        charge: &mut impl FnMut(&'static str, String),
+    ) -> Observed {
+        let codes = tables();
+        for _ in 0..POLL_BUDGET {
+            let view = match self.service.poll_job(job) {
+                Ok(view) => view,
+                Err(e) => {
+                    charge("JOB-002", format!("polling job {job} failed: {e}"));
+                    return Observed::Broken(format!("job poll failed: {e}"));
+                }
+            };
+            polls.push(view.clone());
+            if !codes.job_state_documented(view.job_state) {
+                charge("JOB-002", format!("job {job} reports JobState {}, which is not documented", view.job_state));
+                return Observed::Broken(format!("undocumented JobState {}", view.job_state));
+            }
+            if !codes.job_state_terminal(view.job_state) {
+                continue;
+            }
+            let success = codes.job_state_success(view.job_state);
+            if success != (view.error_code == 0) {
+                charge(
+                    "JOB-003",
+                    format!("job {job} ended in JobState {} with ErrorCode {}", view.job_state, view.error_code),
+                );
+            }
+            if step.method.dialect() == Dialect::Msvm && view.job_type != 0 {
+                let wanted = codes.job_type(step.method);
+                if wanted.is_some_and(|t| t != view.job_type) {
+                    charge(
+                        "JOB-006",
+                        format!("{} started a job of JobType {}, expected {:?}", step.method, view.job_type, wanted),
+                    );
+                }
+            }
+            return if success {
+                Observed::Completed { via_job: true }
+            } else {
+                Observed::Refused {
+                    channel: Channel::Job,
+                    code: u32::from(view.error_code),
+                    reason: None,
+                }
+            };
+        }
+        charge("JOB-002", format!("job {job} did not reach a terminal state in {POLL_BUDGET} polls"));
+        Observed::Broken("job never finished".into())
+    }
+
+    /// Compare the reply with what the specification permits.
+    fn judge_reply(&mut self, step: &Step, expectation: &Expectation, observed: &Observed, out: &mut Vec<Violation>) {
+        let already_charged = !out.is_empty();
+        let mut charge = |rule: RuleId, detail: String| out.push(Violation { rule, detail });
+        let first_refusal = expectation.refusals.first();
+        match (observed, first_refusal) {
+            (Observed::Broken(why), _) => {
+                if !already_charged {
+                    let rule = first_refusal.map(|r| r.rule).unwrap_or(expectation.accept_rule);
+                    charge(rule, format!("{} gave no usable answer: {why}", step.method));
+                }
+            }
+            (Observed::Completed { via_job }, None) => {
+                let mode = self.profile.mode(step.method);
+                let wrong = match mode {
+                    MethodMode::Sync => *via_job,
+                    MethodMode::Job => !*via_job,
+                    _ => false,
+                };
+                let first = *self.modes.entry(step.method).or_insert(*via_job);
+                if wrong || first != *via_job {
+                    charge(
+                        rule_id("JOB-005"),
+                        format!(
+                            "{} completed {} but the profile says {:?} and its first success was {}",
+                            step.method,
+                            if *via_job { "through a job" } else { "synchronously" },
+                            mode,
+                            if first { "through a job" } else { "synchronous" }
+                        ),
+                    );
+                }
+            }
+            (Observed::Completed { .. }, Some(refusal)) => charge(
+                refusal.rule,
+                format!("{} succeeded, but must be refused: {}", step.method, refusal.detail),
+            ),
+            (Observed::Refused { code, channel, reason }, None) => {
+                let boundary = expectation
+                    .decisive
+                    .first()
+                    .copied()
+                    .unwrap_or(expectation.accept_rule);
+                charge(
+                    boundary,
+                    format!(
+                        "{} was refused ({}) but must succeed",
+                        step.method,
+                        describe_refusal(step.method, *channel, *code, *reason)
+                    ),
+                );
+            }
+            (Observed::Refused { channel, code, reason }, Some(refusal)) => {
+                let permitted = expectation.permitted_reasons();
+                match channel {
+                    Channel::Job => {}
+                    Channel::ReturnValue => {
+                        let ok = reason.is_some_and(|r| {
+                            permitted
+                                .iter()
+                                .any(|p| tables().effective_reason(step.method, *p) == r)
+                        });
+                        if !ok {
+                            charge(
+                                rule_id("RC-002"),
+                                format!(
+                                    "{} returned {} for a call {} must refuse ({}): expected {}",
+                                    step.method,
+                                    describe_refusal(step.method, *channel, *code, *reason),
+                                    refusal.rule,
+                                    refusal.detail,
+                                    permitted_codes(step.method, &permitted)
+                                ),
+                            );
+                        }
+                    }
+                    Channel::CimStatus => {
+                        let arg_fault = expectation.refusals.iter().any(|r| r.rule.0 == "ARG-002");
+                        let allowed = arg_fault || self.profile.error_channel != ErrorChannel::ReturnValue;
+                        let status_ok = permitted.iter().any(|r| tables().cim_status(*r) == *code);
+                        if !allowed || !status_ok {
+                            charge(
+                                rule_id("RC-003"),
+                                format!(
+                                    "{} raised CIM status {code} for a call {} must refuse ({}); {}",
+                                    step.method,
+                                    refusal.rule,
+                                    refusal.detail,
+                                    if allowed {
+                                        "the status does not match the reason"
+                                    } else {
+                                        "the profile does not allow the CIM-status channel"
+                                    }
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            (Observed::Skipped | Observed::Unsupported(_), _) => {}
+        }
+    }
+
+    /// Snapshot invariants, then the model's state against the snapshot (ATOM-001/002,
+    /// JOB-004), following the implementation's choices after a success.
+    fn check_state(
+        &mut self,
+        model: &mut HostModel,
+        step: &Step,
+        expectation: &Expectation,
+        observed: &Observed,
+    ) -> (Vec<Violation>, Option<String>) {
+        let mut out = Vec::new();
+        let after = match self.service.snapshot() {
+            Ok(s) => normalized(s),
+            Err(e) => {
+                out.push(Violation {
+                    rule: rule_id("ATOM-002"),
+                    detail: format!("the implementation's snapshot failed: {e}"),
+                });
+                return (out, None);
+            }
+        };
+        out.extend(invariants::check(self.profile, &after));
+        let via_job = matches!(
+            observed,
+            Observed::Completed { via_job: true } | Observed::Refused { channel: Channel::Job, .. }
+        );
+        let completed = matches!(observed, Observed::Completed { .. });
+        if completed && expectation.accepts() {
+            out.extend(model.commit(step, expectation, &after));
+        }
+        let expected = model.expected_snapshot();
+        let mut diff = None;
+        if expected != after {
+            let rule = match (via_job, completed) {
+                (true, _) => "JOB-004",
+                (false, true) => "ATOM-002",
+                (false, false) => "ATOM-001",
+            };
+            let text = state_diff(&expected, &after);
+            out.push(Violation {
+                rule: rule_id(rule),
+                detail: if completed {
+                    format!("after {} succeeded, the host differs from the specified effect", step.method)
+                } else {
+                    format!("after {} was refused, the host is not as it was", step.method)
+                },
+            });
+            diff = Some(text);
+        }
+        (out, diff)
+    }
+}
+
+/// A readable diff of the pools that differ between the expected and the observed host.
+pub fn state_diff(expected: &Snapshot, observed: &Snapshot) -> String {
+    let differing = |a: &Snapshot, b: &Snapshot| -> Vec<crate::sut::PoolView> {
+        a.pools
+            .iter()
+            .filter(|p| b.pool(&p.path) != Some(*p))
+            .cloned()
+            .collect()
+    };
+    let left = differing(expected, observed);
+    let right = differing(observed, expected);
+    format!(
+        "{}",
+        pretty_assertions::Comparison::new(&left, &right)
+    )
+}
+
+fn expected_of(expectation: &Expectation) -> Expected {
+    if expectation.accepts() {
+        Expected::Success {
+            rule: expectation.accept_rule,
+        }
+    } else {
+        Expected::Refusal {
+            refusals: expectation
+                .refusals
+                .iter()
+                .map(|r| ExpectedRefusal {
+                    rule: r.rule,
+                    reasons: r.reasons.clone(),
+                    detail: r.detail.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn describe_refusal(method: Method, channel: Channel, code: u32, reason: Option<crate::spec::Reason>) -> String {
+    match (channel, reason) {
+        (Channel::ReturnValue, Some(r)) => format!("ReturnValue {code} {r}"),
+        (Channel::ReturnValue, None) => format!("ReturnValue {code}"),
+        (Channel::CimStatus, _) => format!("CIM status {code}"),
+        (Channel::Job, _) => format!("job ended in error, ErrorCode {code} ({method})"),
+    }
+}
+
+fn permitted_codes(method: Method, permitted: &std::collections::BTreeSet<crate::spec::Reason>) -> String {
+    permitted
+        .iter()
+        .map(|r| {
+            let ranges: Vec<String> = tables()
+                .codes_for(method, *r)
+                .iter()
+                .map(|range| {
+                    if range.start() == range.end() {
+                        range.start().to_string()
+                    } else {
+                        format!("{}..{}", range.start(), range.end())
+                    }
+                })
+                .collect();
+            format!("{} ({})", r, ranges.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}

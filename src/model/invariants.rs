@@ -1,0 +1,145 @@
+//! Invariants checked on an implementation's snapshot after every step, on the snapshot
+//! alone: they need no model state, so they hold for any implementation at any instant.
+
+use std::collections::BTreeSet;
+
+use super::state::covers;
+use super::transition::{rule_id, Violation};
+use crate::spec::profile::Profile;
+use crate::sut::{PoolView, ResourceKind, Snapshot};
+
+/// Every rule id checked here, for the catalogue cross-check.
+pub const INVARIANT_RULES: &[&str] = &["CAP-001", "CAP-002", "CAP-003", "CAP-004", "ID-001", "PRIM-001"];
+
+/// Check every snapshot invariant; the violations come in spec order.
+pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let kind_of = |pool: &PoolView| -> Option<ResourceKind> {
+        profile
+            .resource_types
+            .iter()
+            .find(|t| t.resource_type == pool.resource_type && t.resource_subtype == pool.resource_subtype)
+            .map(|t| t.kind)
+    };
+    for pool in &snapshot.pools {
+        if pool.reserved > pool.capacity {
+            out.push(violation("CAP-001", format!(
+                "pool {} ({:?}) has Reserved {} above Capacity {}",
+                pool.path, pool.pool_id, pool.reserved, pool.capacity
+            )));
+        }
+    }
+    for pool in &snapshot.pools {
+        let Some(kind) = kind_of(pool) else { continue };
+        let holdings = snapshot
+            .pools
+            .iter()
+            .flat_map(|c| c.allocations.iter().filter(|a| a.parent == pool.path));
+        let expected = match kind {
+            ResourceKind::Quantity => holdings.fold(0u64, |s, a| s.saturating_add(a.quantity)),
+            _ => {
+                let held: Vec<&String> = holdings.flat_map(|a| a.host_resources.iter()).collect();
+                pool.host_resources
+                    .iter()
+                    .filter(|own| held.iter().any(|h| covers(kind, own, h)))
+                    .count() as u64
+            }
+        };
+        if pool.reserved != expected {
+            out.push(violation("CAP-002", format!(
+                "pool {} ({:?}) reports Reserved {} but its children hold {}",
+                pool.path, pool.pool_id, pool.reserved, expected
+            )));
+        }
+    }
+    for pool in &snapshot.pools {
+        let Some(kind) = kind_of(pool) else { continue };
+        for allocation in &pool.allocations {
+            match snapshot.pool(&allocation.parent) {
+                None => out.push(violation("CAP-003", format!(
+                    "pool {} holds from {}, which does not exist",
+                    pool.path, allocation.parent
+                ))),
+                Some(parent) if parent.resource_type != pool.resource_type || parent.resource_subtype != pool.resource_subtype => {
+                    out.push(violation("CAP-003", format!(
+                        "pool {} (type {}) holds from {} of type {}",
+                        pool.path, pool.resource_type, parent.path, parent.resource_type
+                    )))
+                }
+                Some(parent) => {
+                    if let Some(r) = allocation
+                        .host_resources
+                        .iter()
+                        .find(|r| !parent.host_resources.iter().any(|own| covers(kind, own, r)))
+                    {
+                        out.push(violation("CAP-003", format!(
+                            "pool {} holds {r:?} from {}, which does not have it",
+                            pool.path, parent.path
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    for pool in snapshot.pools.iter().filter(|p| !p.primordial && !p.allocations.is_empty()) {
+        let Some(kind) = kind_of(pool) else { continue };
+        let (capacity, resources) = match kind {
+            ResourceKind::Quantity => (
+                pool.allocations.iter().fold(0u64, |s, a| s.saturating_add(a.quantity)),
+                BTreeSet::new(),
+            ),
+            _ => {
+                let set: BTreeSet<&String> = pool.allocations.iter().flat_map(|a| a.host_resources.iter()).collect();
+                (set.len() as u64, set)
+            }
+        };
+        let reported: BTreeSet<&String> = pool.host_resources.iter().collect();
+        if pool.capacity != capacity || (kind != ResourceKind::Quantity && reported != resources) {
+            out.push(violation("CAP-004", format!(
+                "pool {} reports Capacity {} and {} host resources, but holds {} ({} host resources)",
+                pool.path, pool.capacity, reported.len(), capacity, resources.len()
+            )));
+        }
+    }
+    let mut keys = BTreeSet::new();
+    for pool in &snapshot.pools {
+        if !keys.insert((pool.resource_type, pool.resource_subtype.as_str(), pool.pool_id.as_str())) {
+            out.push(violation("ID-001", format!(
+                "two pools of type {} {:?} share PoolID {:?}",
+                pool.resource_type, pool.resource_subtype, pool.pool_id
+            )));
+        }
+    }
+    for t in &profile.resource_types {
+        let primordial: Vec<&PoolView> = snapshot
+            .pools
+            .iter()
+            .filter(|p| p.primordial && p.resource_type == t.resource_type && p.resource_subtype == t.resource_subtype)
+            .collect();
+        let capacity = match t.kind {
+            ResourceKind::Quantity => t.capacity,
+            _ => t.host_resources.len() as u64,
+        };
+        let ok = match primordial.as_slice() {
+            [p] => {
+                let mut own = p.host_resources.clone();
+                own.sort();
+                let mut fixture = t.host_resources.clone();
+                fixture.sort();
+                p.capacity == capacity && own == fixture && p.allocations.is_empty() && p.pool_id.is_empty()
+            }
+            _ => false,
+        };
+        if !ok {
+            out.push(violation("PRIM-001", format!(
+                "the primordial pool of type {} {:?} no longer matches the fixture (found {} primordial pool(s))",
+                t.resource_type, t.resource_subtype, primordial.len()
+            )));
+        }
+    }
+    out
+}
+
+fn violation(rule: &'static str, detail: String) -> Violation {
+    Violation { rule: rule_id(rule), detail }
+}

@@ -1,0 +1,79 @@
+//! The mutant zoo: deliberately broken implementations, each a realistic one-line change of
+//! the reference implementation ([`Defect`]), tagged with the rule ids it violates.
+//!
+//! A conformance suite is only as good as the broken implementations it catches: the tests
+//! and `poolcheck mutants` run the harness against every entry and require that one of its
+//! tagged rules catches it. This module names targets; it refuses to know how they are
+//! judged.
+
+use crate::reference::{Defect, ReferenceConfig, ReferenceService};
+use crate::sut::{Dialect, PoolService};
+
+/// One broken implementation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mutant {
+    pub defect: Defect,
+    /// Rules a suite with teeth must name when it catches this mutant.
+    pub rules: &'static [&'static str],
+    /// The dialects in which the defect is observable.
+    pub dialects: &'static [Dialect],
+    pub description: &'static str,
+}
+
+const BOTH: &[Dialect] = &[Dialect::Msvm, Dialect::Cim];
+const MSVM: &[Dialect] = &[Dialect::Msvm];
+
+/// Every mutant of the zoo.
+pub const ZOO: &[Mutant] = &[
+    Mutant { defect: Defect::AcceptAnyAllocationCount, rules: &["ARG-001"], dialects: BOTH, description: "accepts an AllocationSettings count that is neither 1 nor one per parent" },
+    Mutant { defect: Defect::FirstAllocationOnly, rules: &["ATOM-002", "JOB-004", "CAP-004", "CAP-002", "HOST-001"], dialects: BOTH, description: "uses only the first allocation setting and its parent" },
+    Mutant { defect: Defect::IgnoreParentPools, rules: &["ATOM-002", "JOB-004", "CAP-002", "CAP-003", "MOD-003", "TYPE-001"], dialects: BOTH, description: "allocates from the primordial pool whatever ParentPools says" },
+    Mutant { defect: Defect::SharedAlwaysSupported, rules: &["SHARE-001"], dialects: BOTH, description: "accepts a shared-capacity allocation on a type that does not support it" },
+    Mutant { defect: Defect::SharedNeverSupported, rules: &["SHARE-002"], dialects: BOTH, description: "refuses shared-capacity allocations where they are supported" },
+    Mutant { defect: Defect::OffByOneCapacity, rules: &["CAP-005"], dialects: BOTH, description: "refuses an allocation of exactly the parent's free capacity" },
+    Mutant { defect: Defect::IgnoreParentCapacity, rules: &["CAP-005", "CAP-001"], dialects: BOTH, description: "over-commits a parent: no free-capacity check" },
+    Mutant { defect: Defect::SharedExceedsAggregate, rules: &["SHARE-002", "CAP-001", "SHARE-003"], dialects: BOTH, description: "lets a shared allocation exceed the parents' aggregate free capacity" },
+    Mutant { defect: Defect::LeakOnFailure, rules: &["ATOM-001", "JOB-004", "CAP-002"], dialects: BOTH, description: "leaks a parent reservation when a call fails" },
+    Mutant { defect: Defect::NoReleaseOnDelete, rules: &["CAP-002", "DEL-002", "ATOM-002"], dialects: BOTH, description: "does not return what a deleted pool held to its parents" },
+    Mutant { defect: Defect::DeleteWithChildren, rules: &["DEL-001"], dialects: BOTH, description: "deletes a pool that still has child pools" },
+    Mutant { defect: Defect::PrimordialMutable, rules: &["PRIM-001"], dialects: BOTH, description: "lets a call delete or modify a primordial pool" },
+    Mutant { defect: Defect::DuplicatePoolIds, rules: &["ID-001"], dialects: MSVM, description: "allows two pools of one type with the same PoolID" },
+    Mutant { defect: Defect::ForeignTypeParent, rules: &["TYPE-001"], dialects: BOTH, description: "accepts a parent of another resource type" },
+    Mutant { defect: Defect::FailedAsUnknown, rules: &["RC-002"], dialects: BOTH, description: "reports every refusal as Unknown (32771 / 2)" },
+    Mutant { defect: Defect::CodeOutsideTable, rules: &["RC-001"], dialects: BOTH, description: "reports Object Not Found with a code outside the method's table" },
+    Mutant { defect: Defect::JobWithoutReference, rules: &["JOB-001"], dialects: BOTH, description: "returns 4096 without a Job reference" },
+    Mutant { defect: Defect::JobSucceedsWithoutPool, rules: &["JOB-004", "ID-004"], dialects: BOTH, description: "a create job reports success but leaves no pool" },
+    Mutant { defect: Defect::JobFailsButLeavesPool, rules: &["JOB-004"], dialects: BOTH, description: "a create job reports failure but leaves the pool" },
+    Mutant { defect: Defect::Permissive, rules: &["ARG-001", "ARG-002", "ARG-003", "ARG-004", "ARG-005", "CAP-005", "CAP-001", "SHARE-001", "SHARE-002", "TYPE-001", "ID-001", "ID-002", "ID-003", "DEL-001", "PRIM-001", "EMB-001", "EMB-002", "EMB-003", "HOST-001", "HOST-003", "HOST-004", "MOD-002", "MOD-003", "MOD-004", "CAP-006"], dialects: BOTH, description: "accepts everything it can make sense of" },
+    Mutant { defect: Defect::IgnoreHostResourceOwnership, rules: &["HOST-001", "CAP-003"], dialects: BOTH, description: "lets a child take host resources its parent does not have" },
+    Mutant { defect: Defect::MixedSyncAndJob, rules: &["JOB-005"], dialects: BOTH, description: "answers a job method synchronously every second time" },
+    Mutant { defect: Defect::JobNeverFinishes, rules: &["JOB-002"], dialects: BOTH, description: "jobs stay Running forever" },
+    Mutant { defect: Defect::AllowCycles, rules: &["MOD-003"], dialects: BOTH, description: "lets a pool become its own ancestor" },
+    Mutant { defect: Defect::ReservedCountsGrandchildren, rules: &["CAP-002", "CAP-001", "ATOM-002", "JOB-004"], dialects: BOTH, description: "counts grandchildren's holdings in a parent's Reserved" },
+];
+
+/// The zoo entry with this name.
+pub fn find(name: &str) -> Option<&'static Mutant> {
+    ZOO.iter().find(|m| m.defect.name() == name)
+}
+
+/// The built-in implementations by target name: `reference`, or `mutant:NAME`.
+pub fn build(target: &str, dialect: Dialect) -> Result<Box<dyn PoolService>, String> {
+    let base = match dialect {
+        Dialect::Msvm => ReferenceConfig::msvm_default(),
+        Dialect::Cim => ReferenceConfig::cim_default(),
+    };
+    if target == "reference" {
+        return Ok(Box::new(ReferenceService::new(base)));
+    }
+    if let Some(name) = target.strip_prefix("mutant:") {
+        let mutant = find(name).ok_or_else(|| {
+            let names: Vec<&str> = ZOO.iter().map(|m| m.defect.name()).collect();
+            format!("no mutant named {name:?}; the zoo has: {}", names.join(", "))
+        })?;
+        return Ok(Box::new(ReferenceService::new(base.with_defect(mutant.defect))));
+    }
+    Err(format!(
+        "unknown target {target:?}: use `reference` or `mutant:NAME` (see `poolcheck mutants --list`)"
+    ))
+}
