@@ -53,7 +53,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            cases: 256,
+            cases: 1000,
             max_steps: 32,
             seed: 0,
             max_shrink_iters: 4096,

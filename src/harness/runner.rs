@@ -403,10 +403,25 @@ pub fn state_diff(expected: &Snapshot, observed: &Snapshot) -> String {
     };
     let left = differing(expected, observed);
     let right = differing(observed, expected);
-    format!(
-        "{}",
-        pretty_assertions::Comparison::new(&left, &right)
-    )
+    strip_ansi(&pretty_assertions::Comparison::new(&left, &right).to_string())
+}
+
+/// The diff without terminal colour codes, so that traces and logs stay plain text.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            for next in chars.by_ref() {
+                if next.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn expected_of(expectation: &Expectation) -> Expected {
