@@ -13,7 +13,11 @@ use poolcheck::spec::Profile;
 use poolcheck::{mutants, report};
 
 #[derive(Parser)]
-#[command(name = "poolcheck", version, about = "Conformance suite for resource-pool configuration services")]
+#[command(
+    name = "poolcheck",
+    version,
+    about = "Conformance suite for resource-pool configuration services"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -58,7 +62,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     match cli.command {
@@ -111,7 +119,7 @@ fn run(args: &RunArgs) -> Result<bool, String> {
     );
     let mut reports: Vec<RunReport> = Vec::new();
     for profile in &profiles {
-        let mut service = mutants::build(&args.target, profile.dialect)?;
+        let mut service = mutants::build(&args.target, profile)?;
         let report = harness::check(&mut *service, profile, &config).map_err(|e| e.to_string())?;
         if let Some(failure) = &report.failure {
             let path = write_trace(&args.trace_dir, &report, failure)?;
@@ -133,7 +141,11 @@ fn run(args: &RunArgs) -> Result<bool, String> {
     Ok(reports.iter().all(RunReport::conforms))
 }
 
-fn write_trace(dir: &Path, report: &RunReport, failure: &harness::Failure) -> Result<PathBuf, String> {
+fn write_trace(
+    dir: &Path,
+    report: &RunReport,
+    failure: &harness::Failure,
+) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join(format!(
         "{}-seed{}-{}.json",

@@ -541,11 +541,15 @@ impl ResourceTypeFixture {
 }
 
 fn switch_path(host: &str, name: &str) -> String {
-    format!(r#"\\{host}\root\virtualization\v2:Msvm_VirtualEthernetSwitch.CreationClassName="Msvm_VirtualEthernetSwitch",Name="{name}""#)
+    format!(
+        r#"\\{host}\root\virtualization\v2:Msvm_VirtualEthernetSwitch.CreationClassName="Msvm_VirtualEthernetSwitch",Name="{name}""#
+    )
 }
 
 fn fc_switch_path(host: &str, name: &str) -> String {
-    format!(r#"\\{host}\root\virtualization\v2:Msvm_VirtualFcSwitch.CreationClassName="Msvm_VirtualFcSwitch",Name="{name}""#)
+    format!(
+        r#"\\{host}\root\virtualization\v2:Msvm_VirtualFcSwitch.CreationClassName="Msvm_VirtualFcSwitch",Name="{name}""#
+    )
 }
 
 /// Who an implementation says it is; recorded in every report.

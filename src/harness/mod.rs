@@ -121,7 +121,10 @@ impl RunReport {
     }
 
     pub fn verdict(&self, rule: &str) -> Option<Verdict> {
-        self.rules.iter().find(|r| r.rule.0 == rule).map(|r| r.verdict)
+        self.rules
+            .iter()
+            .find(|r| r.rule.0 == rule)
+            .map(|r| r.verdict)
     }
 }
 
@@ -188,11 +191,14 @@ pub fn check(
     let failure = match result {
         Ok(()) => None,
         Err(TestError::Abort(reason)) => {
-            return Err(HarnessError::Start(format!("proptest aborted the run: {reason}")))
+            return Err(HarnessError::Start(format!(
+                "proptest aborted the run: {reason}"
+            )))
         }
         Err(TestError::Fail(_, ops)) => {
-            let (cases_until_failure, time_to_failure, original_steps) =
-                first_seen.get().unwrap_or((cases.get(), started.elapsed(), ops.len()));
+            let (cases_until_failure, time_to_failure, original_steps) = first_seen
+                .get()
+                .unwrap_or((cases.get(), started.elapsed(), ops.len()));
             let ops = match failing_rule.get() {
                 Some(rule) => minimize(service, profile, ops, rule)?,
                 None => ops,
@@ -247,7 +253,10 @@ fn shrunk_failure(
         .flat_map(|s| s.violations.iter())
         .next()
         .map(|v| (v.rule, v.detail.clone()))
-        .unwrap_or((RuleId("ATOM-002"), "the failure did not reproduce on replay".into()));
+        .unwrap_or((
+            RuleId("ATOM-002"),
+            "the failure did not reproduce on replay".into(),
+        ));
     Ok(Failure {
         rule,
         detail,
@@ -268,11 +277,15 @@ pub fn minimize(
     mut ops: Vec<Operation>,
     rule: RuleId,
 ) -> Result<Vec<Operation>, HarnessError> {
-    let failing_step = |service: &mut dyn PoolService, ops: &[Operation]| -> Result<Option<usize>, HarnessError> {
-        let mut stats = RuleStats::default();
-        let outcome = run_sequence(service, profile, ops, &mut stats)?;
-        Ok(outcome.failure.filter(|(_, r)| *r == rule).map(|(idx, _)| idx))
-    };
+    let failing_step =
+        |service: &mut dyn PoolService, ops: &[Operation]| -> Result<Option<usize>, HarnessError> {
+            let mut stats = RuleStats::default();
+            let outcome = run_sequence(service, profile, ops, &mut stats)?;
+            Ok(outcome
+                .failure
+                .filter(|(_, r)| *r == rule)
+                .map(|(idx, _)| idx))
+        };
     loop {
         let mut improved = false;
         for idx in 0..ops.len() {
@@ -343,7 +356,8 @@ pub fn applicable(rule: RuleId, profile: &Profile) -> bool {
     let supports = |m: Method| profile.supports(m);
     let msvm = profile.dialect == Dialect::Msvm;
     let creates = supports(Method::CreatePool) || supports(Method::CreateChildResourcePool);
-    let changes = supports(Method::ModifyPoolResources) || supports(Method::ChangeParentResourcePool);
+    let changes =
+        supports(Method::ModifyPoolResources) || supports(Method::ChangeParentResourcePool);
     let deletes = supports(Method::DeletePool) || supports(Method::DeleteResourcePool);
     let jobs = profile
         .dialect
@@ -355,10 +369,17 @@ pub fn applicable(rule: RuleId, profile: &Profile) -> bool {
         | "CAP-003" | "CAP-004" => creates,
         "CAP-005" | "CAP-006" => creates && has_kind(|k| k == ResourceKind::Quantity),
         "HOST-001" | "HOST-002" => creates && has_kind(|k| k != ResourceKind::Quantity),
-        "HOST-003" => supports(Method::CreateResourcePool) || supports(Method::AddResourcesToResourcePool),
+        "HOST-003" => {
+            supports(Method::CreateResourcePool) || supports(Method::AddResourcesToResourcePool)
+        }
         "HOST-004" => supports(Method::RemoveResourcesFromResourcePool),
         "HOST-005" => supports(Method::CreateResourcePool) && supports(Method::DeleteResourcePool),
-        "SHARE-001" => creates && types.iter().any(|t| !t.shared_capacity && t.max_parent_pools != 1),
+        "SHARE-001" => {
+            creates
+                && types
+                    .iter()
+                    .any(|t| !t.shared_capacity && t.max_parent_pools != 1)
+        }
         "SHARE-002" | "SHARE-003" => creates && types.iter().any(|t| t.shared_capacity),
         "ID-003" => creates && types.iter().any(|t| t.max_parent_pools > 0),
         "MOD-001" | "MOD-002" | "MOD-003" => changes,
@@ -370,7 +391,11 @@ pub fn applicable(rule: RuleId, profile: &Profile) -> bool {
     }
 }
 
-fn rule_results(profile: &Profile, stats: &RuleStats, failure: Option<&Failure>) -> Vec<RuleResult> {
+fn rule_results(
+    profile: &Profile,
+    stats: &RuleStats,
+    failure: Option<&Failure>,
+) -> Vec<RuleResult> {
     rules::all()
         .iter()
         .map(|rule| {
@@ -397,6 +422,6 @@ fn rule_results(profile: &Profile, stats: &RuleStats, failure: Option<&Failure>)
 /// Every rule id the harness itself charges (reply, job and state checks), for the
 /// catalogue cross-check.
 pub const HARNESS_RULES: &[&str] = &[
-    "RC-001", "RC-002", "RC-003", "JOB-001", "JOB-002", "JOB-003", "JOB-004", "JOB-005",
-    "JOB-006", "ATOM-001", "ATOM-002",
+    "RC-001", "RC-002", "RC-003", "JOB-001", "JOB-002", "JOB-003", "JOB-004", "JOB-005", "JOB-006",
+    "ATOM-001", "ATOM-002",
 ];

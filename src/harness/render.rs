@@ -68,8 +68,14 @@ pub fn render(step: &Step, dialect: Dialect) -> MethodCall {
             devices(list),
             ParamValue::String(resource_type.clone()),
         ],
-        StepKind::AddResources { pool, devices: list }
-        | StepKind::RemoveResources { pool, devices: list } => {
+        StepKind::AddResources {
+            pool,
+            devices: list,
+        }
+        | StepKind::RemoveResources {
+            pool,
+            devices: list,
+        } => {
             vec![devices(list), ParamValue::Reference(pool.clone())]
         }
     };
@@ -84,11 +90,10 @@ pub fn render(step: &Step, dialect: Dialect) -> MethodCall {
         .collect();
     match step.param_fault {
         None => {}
-        Some(ParamFault::Missing(idx)) => {
-            if idx < params.len() {
-                params.remove(idx);
-            }
+        Some(ParamFault::Missing(idx)) if idx < params.len() => {
+            params.remove(idx);
         }
+        Some(ParamFault::Missing(_)) => {}
         Some(ParamFault::Duplicate(idx)) => {
             if let Some(p) = params.get(idx).cloned() {
                 params.push(p);
@@ -144,7 +149,8 @@ impl Instances {
             }
             Some(InstanceFault::BadValue) => {
                 let mut bad = instance;
-                bad.properties.retain(|p| !p.name.eq_ignore_ascii_case("ResourceType"));
+                bad.properties
+                    .retain(|p| !p.name.eq_ignore_ascii_case("ResourceType"));
                 let bad = bad.with_scalar("ResourceType", CimType::Uint16, "70000");
                 encode(&bad, encoding)
             }
@@ -194,7 +200,11 @@ fn pool_settings(settings: &PoolSettings, dialect: Dialect) -> Instance {
     };
     let mut instance = Instance::new(class)
         .with_scalar("PoolID", CimType::String, settings.pool_id.clone())
-        .with_scalar("ResourceSubType", CimType::String, settings.resource_subtype.clone());
+        .with_scalar(
+            "ResourceSubType",
+            CimType::String,
+            settings.resource_subtype.clone(),
+        );
     if let Some(t) = settings.resource_type {
         instance = instance.with_scalar("ResourceType", CimType::Uint16, t.to_string());
     }
@@ -211,7 +221,11 @@ fn allocation(a: &Allocation, dialect: Dialect) -> Instance {
     };
     let mut instance = Instance::new(class)
         .with_scalar("PoolID", CimType::String, a.pool_id.clone())
-        .with_scalar("ResourceSubType", CimType::String, a.resource_subtype.clone());
+        .with_scalar(
+            "ResourceSubType",
+            CimType::String,
+            a.resource_subtype.clone(),
+        );
     if let Some(t) = a.resource_type {
         instance = instance.with_scalar("ResourceType", CimType::Uint16, t.to_string());
     }

@@ -10,9 +10,7 @@ use crate::model::{invariants, rule_id, Expectation, HostModel, Operation, Step,
 use crate::spec::codes::{tables, Meaning};
 use crate::spec::profile::{ErrorChannel, MethodMode, Profile};
 use crate::spec::RuleId;
-use crate::sut::{
-    CallReply, Dialect, JobView, Method, PoolService, ServiceError, Snapshot,
-};
+use crate::sut::{CallReply, Dialect, JobView, Method, PoolService, ServiceError, Snapshot};
 
 /// How many times a job is polled before it counts as never finishing (JOB-002).
 pub const POLL_BUDGET: usize = 64;
@@ -34,6 +32,8 @@ pub struct SequenceOutcome {
     pub steps: Vec<StepRecord>,
     /// The first rule violated, with the index of its step.
     pub failure: Option<(usize, RuleId)>,
+    /// The model's state after the last step run.
+    pub model: HostModel,
 }
 
 /// Reset `service` to the profile's fixture and run `ops` in lockstep with the model,
@@ -62,12 +62,14 @@ pub fn run_sequence(
             return Ok(SequenceOutcome {
                 steps,
                 failure: Some((index, rule)),
+                model,
             });
         }
     }
     Ok(SequenceOutcome {
         steps,
         failure: None,
+        model,
     })
 }
 
@@ -84,7 +86,13 @@ fn normalized(mut snapshot: Snapshot) -> Snapshot {
 }
 
 impl Lockstep<'_> {
-    fn step(&mut self, model: &mut HostModel, index: usize, op: &Operation, stats: &mut RuleStats) -> StepRecord {
+    fn step(
+        &mut self,
+        model: &mut HostModel,
+        index: usize,
+        op: &Operation,
+        stats: &mut RuleStats,
+    ) -> StepRecord {
         let skipped = StepRecord {
             index,
             operation: op.clone(),
@@ -144,7 +152,10 @@ impl Lockstep<'_> {
                 },
                 Some(Meaning::JobStarted) => match ret.out_reference("Job") {
                     None => {
-                        charge("JOB-001", format!("{} returned 4096 without a Job reference", step.method));
+                        charge(
+                            "JOB-001",
+                            format!("{} returned 4096 without a Job reference", step.method),
+                        );
                         Observed::Broken("4096 without a job".into())
                     }
                     Some(job) => {
@@ -163,9 +174,9 @@ impl Lockstep<'_> {
             };
         }
         let reply_ok = reply.ok();
-        drop(charge);
         self.judge_reply(&step, &expectation, &observed, &mut violations);
-        let (state_violations, state_diff) = self.check_state(model, &step, &expectation, &observed);
+        let (state_violations, state_diff) =
+            self.check_state(model, &step, &expectation, &observed);
         violations.extend(state_violations);
         stats.record_step(&expectation, &observed, &step, &violations, model);
         StepRecord {
@@ -201,7 +212,13 @@ impl Lockstep<'_> {
             };
             polls.push(view.clone());
             if !codes.job_state_documented(view.job_state) {
-                charge("JOB-002", format!("job {job} reports JobState {}, which is not documented", view.job_state));
+                charge(
+                    "JOB-002",
+                    format!(
+                        "job {job} reports JobState {}, which is not documented",
+                        view.job_state
+                    ),
+                );
                 return Observed::Broken(format!("undocumented JobState {}", view.job_state));
             }
             if !codes.job_state_terminal(view.job_state) {
@@ -211,7 +228,10 @@ impl Lockstep<'_> {
             if success != (view.error_code == 0) {
                 charge(
                     "JOB-003",
-                    format!("job {job} ended in JobState {} with ErrorCode {}", view.job_state, view.error_code),
+                    format!(
+                        "job {job} ended in JobState {} with ErrorCode {}",
+                        view.job_state, view.error_code
+                    ),
                 );
             }
             if step.method.dialect() == Dialect::Msvm && view.job_type != 0 {
@@ -219,7 +239,10 @@ impl Lockstep<'_> {
                 if wanted.is_some_and(|t| t != view.job_type) {
                     charge(
                         "JOB-006",
-                        format!("{} started a job of JobType {}, expected {:?}", step.method, view.job_type, wanted),
+                        format!(
+                            "{} started a job of JobType {}, expected {:?}",
+                            step.method, view.job_type, wanted
+                        ),
                     );
                 }
             }
@@ -233,20 +256,34 @@ impl Lockstep<'_> {
                 }
             };
         }
-        charge("JOB-002", format!("job {job} did not reach a terminal state in {POLL_BUDGET} polls"));
+        charge(
+            "JOB-002",
+            format!("job {job} did not reach a terminal state in {POLL_BUDGET} polls"),
+        );
         Observed::Broken("job never finished".into())
     }
 
     /// Compare the reply with what the specification permits.
-    fn judge_reply(&mut self, step: &Step, expectation: &Expectation, observed: &Observed, out: &mut Vec<Violation>) {
+    fn judge_reply(
+        &mut self,
+        step: &Step,
+        expectation: &Expectation,
+        observed: &Observed,
+        out: &mut Vec<Violation>,
+    ) {
         let already_charged = !out.is_empty();
         let mut charge = |rule: RuleId, detail: String| out.push(Violation { rule, detail });
         let first_refusal = expectation.refusals.first();
         match (observed, first_refusal) {
             (Observed::Broken(why), _) => {
                 if !already_charged {
-                    let rule = first_refusal.map(|r| r.rule).unwrap_or(expectation.accept_rule);
-                    charge(rule, format!("{} gave no usable answer: {why}", step.method));
+                    let rule = first_refusal
+                        .map(|r| r.rule)
+                        .unwrap_or(expectation.accept_rule);
+                    charge(
+                        rule,
+                        format!("{} gave no usable answer: {why}", step.method),
+                    );
                 }
             }
             (Observed::Completed { via_job }, None) => {
@@ -272,9 +309,19 @@ impl Lockstep<'_> {
             }
             (Observed::Completed { .. }, Some(refusal)) => charge(
                 refusal.rule,
-                format!("{} succeeded, but must be refused: {}", step.method, refusal.detail),
+                format!(
+                    "{} succeeded, but must be refused: {}",
+                    step.method, refusal.detail
+                ),
             ),
-            (Observed::Refused { code, channel, reason }, None) => {
+            (
+                Observed::Refused {
+                    code,
+                    channel,
+                    reason,
+                },
+                None,
+            ) => {
                 let boundary = expectation
                     .decisive
                     .first()
@@ -289,7 +336,14 @@ impl Lockstep<'_> {
                     ),
                 );
             }
-            (Observed::Refused { channel, code, reason }, Some(refusal)) => {
+            (
+                Observed::Refused {
+                    channel,
+                    code,
+                    reason,
+                },
+                Some(refusal),
+            ) => {
                 let permitted = expectation.permitted_reasons();
                 match channel {
                     Channel::Job => {}
@@ -315,7 +369,8 @@ impl Lockstep<'_> {
                     }
                     Channel::CimStatus => {
                         let arg_fault = expectation.refusals.iter().any(|r| r.rule.0 == "ARG-002");
-                        let allowed = arg_fault || self.profile.error_channel != ErrorChannel::ReturnValue;
+                        let allowed =
+                            arg_fault || self.profile.error_channel != ErrorChannel::ReturnValue;
                         let status_ok = permitted.iter().any(|r| tables().cim_status(*r) == *code);
                         if !allowed || !status_ok {
                             charge(
@@ -363,7 +418,11 @@ impl Lockstep<'_> {
         out.extend(invariants::check(self.profile, &after));
         let via_job = matches!(
             observed,
-            Observed::Completed { via_job: true } | Observed::Refused { channel: Channel::Job, .. }
+            Observed::Completed { via_job: true }
+                | Observed::Refused {
+                    channel: Channel::Job,
+                    ..
+                }
         );
         let completed = matches!(observed, Observed::Completed { .. });
         if completed && expectation.accepts() {
@@ -381,9 +440,15 @@ impl Lockstep<'_> {
             out.push(Violation {
                 rule: rule_id(rule),
                 detail: if completed {
-                    format!("after {} succeeded, the host differs from the specified effect", step.method)
+                    format!(
+                        "after {} succeeded, the host differs from the specified effect",
+                        step.method
+                    )
                 } else {
-                    format!("after {} was refused, the host is not as it was", step.method)
+                    format!(
+                        "after {} was refused, the host is not as it was",
+                        step.method
+                    )
                 },
             });
             diff = Some(text);
@@ -444,7 +509,12 @@ fn expected_of(expectation: &Expectation) -> Expected {
     }
 }
 
-fn describe_refusal(method: Method, channel: Channel, code: u32, reason: Option<crate::spec::Reason>) -> String {
+fn describe_refusal(
+    method: Method,
+    channel: Channel,
+    code: u32,
+    reason: Option<crate::spec::Reason>,
+) -> String {
     match (channel, reason) {
         (Channel::ReturnValue, Some(r)) => format!("ReturnValue {code} {r}"),
         (Channel::ReturnValue, None) => format!("ReturnValue {code}"),
@@ -453,7 +523,10 @@ fn describe_refusal(method: Method, channel: Channel, code: u32, reason: Option<
     }
 }
 
-fn permitted_codes(method: Method, permitted: &std::collections::BTreeSet<crate::spec::Reason>) -> String {
+fn permitted_codes(
+    method: Method,
+    permitted: &std::collections::BTreeSet<crate::spec::Reason>,
+) -> String {
     permitted
         .iter()
         .map(|r| {

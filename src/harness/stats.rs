@@ -48,7 +48,10 @@ impl RuleStats {
         for rule in &expectation.checked {
             self.bump(*rule, expectation.decisive.contains(rule));
         }
-        let has_children = model.pools().iter().any(|p| p.role == crate::model::Role::Child);
+        let has_children = model
+            .pools()
+            .iter()
+            .any(|p| p.role == crate::model::Role::Child);
         for rule in invariants::INVARIANT_RULES {
             self.bump(rule_id(rule), has_children);
         }

@@ -77,8 +77,8 @@ fn alloc_sel() -> impl Strategy<Value = AllocSel> {
 /// Parents and allocations: mostly one allocation per parent, often one shared allocation,
 /// sometimes a count that is neither (ARG-001).
 fn parents_and_allocations() -> impl Strategy<Value = (Vec<PoolSel>, Vec<AllocSel>)> {
-    prop_oneof![5 => Just(1usize), 3 => Just(2usize), 2 => Just(3usize)]
-        .prop_flat_map(|n_parents| {
+    prop_oneof![5 => Just(1usize), 3 => Just(2usize), 2 => Just(3usize)].prop_flat_map(
+        |n_parents| {
             let n_allocs = prop_oneof![
                 12 => Just(n_parents),
                 5 => Just(1usize),
@@ -88,7 +88,8 @@ fn parents_and_allocations() -> impl Strategy<Value = (Vec<PoolSel>, Vec<AllocSe
                 prop::collection::vec(pool_sel(), n_parents),
                 n_allocs.prop_flat_map(|n| prop::collection::vec(alloc_sel(), n)),
             )
-        })
+        },
+    )
 }
 
 fn encoding() -> impl Strategy<Value = EncodingSel> {
@@ -126,19 +127,27 @@ fn element_name() -> impl Strategy<Value = Option<u8>> {
 }
 
 fn create() -> impl Strategy<Value = Operation> {
-    (any::<u8>(), id_sel(), element_name(), parents_and_allocations(), encoding(), fault()).prop_map(
-        |(resource, pool_id, element_name, (parents, allocations), encoding, fault)| {
-            Operation::Create(CreateOp {
-                resource: TypeSel(resource),
-                pool_id,
-                element_name,
-                parents,
-                allocations,
-                encoding,
-                fault,
-            })
-        },
+    (
+        any::<u8>(),
+        id_sel(),
+        element_name(),
+        parents_and_allocations(),
+        encoding(),
+        fault(),
     )
+        .prop_map(
+            |(resource, pool_id, element_name, (parents, allocations), encoding, fault)| {
+                Operation::Create(CreateOp {
+                    resource: TypeSel(resource),
+                    pool_id,
+                    element_name,
+                    parents,
+                    allocations,
+                    encoding,
+                    fault,
+                })
+            },
+        )
 }
 
 fn change_parents() -> impl Strategy<Value = Operation> {
@@ -156,18 +165,26 @@ fn change_parents() -> impl Strategy<Value = Operation> {
 }
 
 fn change_settings() -> impl Strategy<Value = Operation> {
-    (target_sel(), id_sel(), element_name(), prop::bool::weighted(0.05), encoding(), fault()).prop_map(
-        |(child, pool_id, element_name, foreign_type, encoding, fault)| {
-            Operation::ChangeSettings(ChangeSettingsOp {
-                child,
-                pool_id,
-                element_name,
-                foreign_type,
-                encoding,
-                fault,
-            })
-        },
+    (
+        target_sel(),
+        id_sel(),
+        element_name(),
+        prop::bool::weighted(0.05),
+        encoding(),
+        fault(),
     )
+        .prop_map(
+            |(child, pool_id, element_name, foreign_type, encoding, fault)| {
+                Operation::ChangeSettings(ChangeSettingsOp {
+                    child,
+                    pool_id,
+                    element_name,
+                    foreign_type,
+                    encoding,
+                    fault,
+                })
+            },
+        )
 }
 
 fn delete() -> impl Strategy<Value = Operation> {
@@ -187,18 +204,24 @@ fn devices() -> impl Strategy<Value = Vec<DeviceSel>> {
 }
 
 fn create_root() -> impl Strategy<Value = Operation> {
-    (any::<u8>(), element_name(), devices(), fault()).prop_map(|(resource, element_name, devices, fault)| {
-        Operation::CreateRoot(CreateRootOp {
-            resource: TypeSel(resource),
-            element_name,
-            devices,
-            fault,
-        })
-    })
+    (any::<u8>(), element_name(), devices(), fault()).prop_map(
+        |(resource, element_name, devices, fault)| {
+            Operation::CreateRoot(CreateRootOp {
+                resource: TypeSel(resource),
+                element_name,
+                devices,
+                fault,
+            })
+        },
+    )
 }
 
 fn host_resources() -> impl Strategy<Value = HostResourcesOp> {
-    (target_sel(), devices(), fault()).prop_map(|(pool, devices, fault)| HostResourcesOp { pool, devices, fault })
+    (target_sel(), devices(), fault()).prop_map(|(pool, devices, fault)| HostResourcesOp {
+        pool,
+        devices,
+        fault,
+    })
 }
 
 /// One operation, weighted for the profile's dialect and the methods it supports. A
@@ -214,7 +237,11 @@ pub fn operation(profile: &Profile) -> BoxedStrategy<Operation> {
         ],
         Dialect::Cim => vec![
             (Method::CreateChildResourcePool, 40, create().boxed()),
-            (Method::ChangeParentResourcePool, 12, change_parents().boxed()),
+            (
+                Method::ChangeParentResourcePool,
+                12,
+                change_parents().boxed(),
+            ),
             (Method::DeleteResourcePool, 18, delete().boxed()),
             (Method::CreateResourcePool, 12, create_root().boxed()),
             (
@@ -225,7 +252,9 @@ pub fn operation(profile: &Profile) -> BoxedStrategy<Operation> {
             (
                 Method::RemoveResourcesFromResourcePool,
                 8,
-                host_resources().prop_map(Operation::RemoveResources).boxed(),
+                host_resources()
+                    .prop_map(Operation::RemoveResources)
+                    .boxed(),
             ),
         ],
     };

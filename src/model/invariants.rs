@@ -9,7 +9,9 @@ use crate::spec::profile::Profile;
 use crate::sut::{PoolView, ResourceKind, Snapshot};
 
 /// Every rule id checked here, for the catalogue cross-check.
-pub const INVARIANT_RULES: &[&str] = &["CAP-001", "CAP-002", "CAP-003", "CAP-004", "ID-001", "PRIM-001"];
+pub const INVARIANT_RULES: &[&str] = &[
+    "CAP-001", "CAP-002", "CAP-003", "CAP-004", "ID-001", "PRIM-001",
+];
 
 /// Check every snapshot invariant; the violations come in spec order.
 pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
@@ -18,15 +20,20 @@ pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
         profile
             .resource_types
             .iter()
-            .find(|t| t.resource_type == pool.resource_type && t.resource_subtype == pool.resource_subtype)
+            .find(|t| {
+                t.resource_type == pool.resource_type && t.resource_subtype == pool.resource_subtype
+            })
             .map(|t| t.kind)
     };
     for pool in &snapshot.pools {
         if pool.reserved > pool.capacity {
-            out.push(violation("CAP-001", format!(
-                "pool {} ({:?}) has Reserved {} above Capacity {}",
-                pool.path, pool.pool_id, pool.reserved, pool.capacity
-            )));
+            out.push(violation(
+                "CAP-001",
+                format!(
+                    "pool {} ({:?}) has Reserved {} above Capacity {}",
+                    pool.path, pool.pool_id, pool.reserved, pool.capacity
+                ),
+            ));
         }
     }
     for pool in &snapshot.pools {
@@ -46,25 +53,37 @@ pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
             }
         };
         if pool.reserved != expected {
-            out.push(violation("CAP-002", format!(
-                "pool {} ({:?}) reports Reserved {} but its children hold {}",
-                pool.path, pool.pool_id, pool.reserved, expected
-            )));
+            out.push(violation(
+                "CAP-002",
+                format!(
+                    "pool {} ({:?}) reports Reserved {} but its children hold {}",
+                    pool.path, pool.pool_id, pool.reserved, expected
+                ),
+            ));
         }
     }
     for pool in &snapshot.pools {
         let Some(kind) = kind_of(pool) else { continue };
         for allocation in &pool.allocations {
             match snapshot.pool(&allocation.parent) {
-                None => out.push(violation("CAP-003", format!(
-                    "pool {} holds from {}, which does not exist",
-                    pool.path, allocation.parent
-                ))),
-                Some(parent) if parent.resource_type != pool.resource_type || parent.resource_subtype != pool.resource_subtype => {
-                    out.push(violation("CAP-003", format!(
-                        "pool {} (type {}) holds from {} of type {}",
-                        pool.path, pool.resource_type, parent.path, parent.resource_type
-                    )))
+                None => out.push(violation(
+                    "CAP-003",
+                    format!(
+                        "pool {} holds from {}, which does not exist",
+                        pool.path, allocation.parent
+                    ),
+                )),
+                Some(parent)
+                    if parent.resource_type != pool.resource_type
+                        || parent.resource_subtype != pool.resource_subtype =>
+                {
+                    out.push(violation(
+                        "CAP-003",
+                        format!(
+                            "pool {} (type {}) holds from {} of type {}",
+                            pool.path, pool.resource_type, parent.path, parent.resource_type
+                        ),
+                    ))
                 }
                 Some(parent) => {
                     if let Some(r) = allocation
@@ -72,24 +91,37 @@ pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
                         .iter()
                         .find(|r| !parent.host_resources.iter().any(|own| covers(kind, own, r)))
                     {
-                        out.push(violation("CAP-003", format!(
-                            "pool {} holds {r:?} from {}, which does not have it",
-                            pool.path, parent.path
-                        )));
+                        out.push(violation(
+                            "CAP-003",
+                            format!(
+                                "pool {} holds {r:?} from {}, which does not have it",
+                                pool.path, parent.path
+                            ),
+                        ));
                     }
                 }
             }
         }
     }
-    for pool in snapshot.pools.iter().filter(|p| !p.primordial && !p.allocations.is_empty()) {
+    for pool in snapshot
+        .pools
+        .iter()
+        .filter(|p| !p.primordial && !p.allocations.is_empty())
+    {
         let Some(kind) = kind_of(pool) else { continue };
         let (capacity, resources) = match kind {
             ResourceKind::Quantity => (
-                pool.allocations.iter().fold(0u64, |s, a| s.saturating_add(a.quantity)),
+                pool.allocations
+                    .iter()
+                    .fold(0u64, |s, a| s.saturating_add(a.quantity)),
                 BTreeSet::new(),
             ),
             _ => {
-                let set: BTreeSet<&String> = pool.allocations.iter().flat_map(|a| a.host_resources.iter()).collect();
+                let set: BTreeSet<&String> = pool
+                    .allocations
+                    .iter()
+                    .flat_map(|a| a.host_resources.iter())
+                    .collect();
                 (set.len() as u64, set)
             }
         };
@@ -103,18 +135,29 @@ pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
     }
     let mut keys = BTreeSet::new();
     for pool in &snapshot.pools {
-        if !keys.insert((pool.resource_type, pool.resource_subtype.as_str(), pool.pool_id.as_str())) {
-            out.push(violation("ID-001", format!(
-                "two pools of type {} {:?} share PoolID {:?}",
-                pool.resource_type, pool.resource_subtype, pool.pool_id
-            )));
+        if !keys.insert((
+            pool.resource_type,
+            pool.resource_subtype.as_str(),
+            pool.pool_id.as_str(),
+        )) {
+            out.push(violation(
+                "ID-001",
+                format!(
+                    "two pools of type {} {:?} share PoolID {:?}",
+                    pool.resource_type, pool.resource_subtype, pool.pool_id
+                ),
+            ));
         }
     }
     for t in &profile.resource_types {
         let primordial: Vec<&PoolView> = snapshot
             .pools
             .iter()
-            .filter(|p| p.primordial && p.resource_type == t.resource_type && p.resource_subtype == t.resource_subtype)
+            .filter(|p| {
+                p.primordial
+                    && p.resource_type == t.resource_type
+                    && p.resource_subtype == t.resource_subtype
+            })
             .collect();
         let capacity = match t.kind {
             ResourceKind::Quantity => t.capacity,
@@ -126,7 +169,10 @@ pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
                 own.sort();
                 let mut fixture = t.host_resources.clone();
                 fixture.sort();
-                p.capacity == capacity && own == fixture && p.allocations.is_empty() && p.pool_id.is_empty()
+                p.capacity == capacity
+                    && own == fixture
+                    && p.allocations.is_empty()
+                    && p.pool_id.is_empty()
             }
             _ => false,
         };
@@ -141,5 +187,8 @@ pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
 }
 
 fn violation(rule: &'static str, detail: String) -> Violation {
-    Violation { rule: rule_id(rule), detail }
+    Violation {
+        rule: rule_id(rule),
+        detail,
+    }
 }

@@ -136,11 +136,17 @@ impl HostModel {
 
     /// Live pools of one type, in creation order.
     pub fn pools_of_type(&self, type_idx: usize) -> Vec<&ModelPool> {
-        self.pools.iter().filter(|p| p.type_idx == type_idx).collect()
+        self.pools
+            .iter()
+            .filter(|p| p.type_idx == type_idx)
+            .collect()
     }
 
     /// The direct children of a pool: the pools holding something from it.
-    pub fn children<'a>(&'a self, path: &'a ObjectPath) -> impl Iterator<Item = &'a ModelPool> + 'a {
+    pub fn children<'a>(
+        &'a self,
+        path: &'a ObjectPath,
+    ) -> impl Iterator<Item = &'a ModelPool> + 'a {
         self.pools
             .iter()
             .filter(move |p| p.holdings.iter().any(|h| &h.parent == path))
@@ -173,9 +179,11 @@ impl HostModel {
     /// `Capacity` of a pool (CAP-004).
     pub fn capacity(&self, pool: &ModelPool) -> u64 {
         match (self.kind(pool.type_idx), pool.role) {
-            (ResourceKind::Quantity, Role::Primordial) => {
-                self.types.get(pool.type_idx).map(|t| t.capacity).unwrap_or(0)
-            }
+            (ResourceKind::Quantity, Role::Primordial) => self
+                .types
+                .get(pool.type_idx)
+                .map(|t| t.capacity)
+                .unwrap_or(0),
             (ResourceKind::Quantity, _) => pool
                 .holdings
                 .iter()
@@ -284,10 +292,7 @@ pub fn covers(kind: ResourceKind, own: &str, held: &str) -> bool {
 /// Distinct values, in order of first appearance.
 pub fn union<'a>(items: impl Iterator<Item = &'a String>) -> Vec<String> {
     let mut seen = BTreeSet::new();
-    items
-        .filter(|r| seen.insert(r.as_str()))
-        .cloned()
-        .collect()
+    items.filter(|r| seen.insert(r.as_str())).cloned().collect()
 }
 
 /// Sort pools by path, allocations by parent and host resources by value, so that two

@@ -185,12 +185,16 @@ impl HostModel {
         let n_instances = step.instance_count();
         match fault {
             Fault::None => {}
-            Fault::MissingParam(n) => step.param_fault = Some(ParamFault::Missing(n as usize % n_params)),
+            Fault::MissingParam(n) => {
+                step.param_fault = Some(ParamFault::Missing(n as usize % n_params))
+            }
             Fault::DuplicateParam(n) => {
                 step.param_fault = Some(ParamFault::Duplicate(n as usize % n_params))
             }
             Fault::ExtraParam => step.param_fault = Some(ParamFault::Extra),
-            Fault::WrongKind(n) => step.param_fault = Some(ParamFault::WrongKind(n as usize % n_params)),
+            Fault::WrongKind(n) => {
+                step.param_fault = Some(ParamFault::WrongKind(n as usize % n_params))
+            }
             Fault::NullParents => match &mut step.kind {
                 StepKind::Create { parents, .. } | StepKind::ChangeParents { parents, .. } => {
                     *parents = None
@@ -239,7 +243,8 @@ impl HostModel {
                 }
             }
             Fault::Malformed(n, how) if n_instances > 0 => {
-                step.instance_fault = Some((n as usize % n_instances, InstanceFault::Malformed(how)))
+                step.instance_fault =
+                    Some((n as usize % n_instances, InstanceFault::Malformed(how)))
             }
             Fault::WrongClass(n) if n_instances > 0 => {
                 step.instance_fault = Some((n as usize % n_instances, InstanceFault::WrongClass))
@@ -249,7 +254,7 @@ impl HostModel {
             }
             Fault::BadValue(_) => {
                 if let StepKind::CreateRoot { resource_type, .. } = &mut step.kind {
-                    resource_type.push_str("x");
+                    resource_type.push('x');
                 }
             }
             Fault::MissingProperty(_) | Fault::Malformed(..) | Fault::WrongClass(_) => {}
@@ -286,11 +291,21 @@ impl HostModel {
     /// Any live pool (for targets): `Live` and `AnyType` both count over every pool, newest
     /// first; `Concrete` over the pools that are not primordial.
     fn pick_any(&self, sel: PoolSel) -> ObjectPath {
-        let newest_first = |pools: Vec<&ModelPool>, n: u16| pools[pools.len() - 1 - n as usize % pools.len()].path.clone();
+        let newest_first = |pools: Vec<&ModelPool>, n: u16| {
+            pools[pools.len() - 1 - n as usize % pools.len()]
+                .path
+                .clone()
+        };
         match sel {
-            PoolSel::Live(n) | PoolSel::AnyType(n) => newest_first(self.pools().iter().collect(), n),
+            PoolSel::Live(n) | PoolSel::AnyType(n) => {
+                newest_first(self.pools().iter().collect(), n)
+            }
             PoolSel::Concrete(n) => {
-                let concrete: Vec<&ModelPool> = self.pools().iter().filter(|p| p.role != Role::Primordial).collect();
+                let concrete: Vec<&ModelPool> = self
+                    .pools()
+                    .iter()
+                    .filter(|p| p.role != Role::Primordial)
+                    .collect();
                 if concrete.is_empty() {
                     newest_first(self.pools().iter().collect(), n)
                 } else {
@@ -311,8 +326,10 @@ impl HostModel {
         for sel in sels {
             match *sel {
                 PoolSel::Live(n) => {
-                    let remaining: Vec<&&ModelPool> =
-                        of_type.iter().filter(|p| !picked.contains(&p.path)).collect();
+                    let remaining: Vec<&&ModelPool> = of_type
+                        .iter()
+                        .filter(|p| !picked.contains(&p.path))
+                        .collect();
                     if !remaining.is_empty() {
                         picked.push(remaining[n as usize % remaining.len()].path.clone());
                     }
@@ -324,8 +341,15 @@ impl HostModel {
     }
 
     /// Allocation selectors that matched the parents one to one still do after dropped picks.
-    fn fit_allocations<'s>(parent_sels: &[PoolSel], parents: &[ObjectPath], allocs: &'s [AllocSel]) -> &'s [AllocSel] {
-        if allocs.len() == parent_sels.len() && parents.len() < parent_sels.len() && !parents.is_empty() {
+    fn fit_allocations<'s>(
+        parent_sels: &[PoolSel],
+        parents: &[ObjectPath],
+        allocs: &'s [AllocSel],
+    ) -> &'s [AllocSel] {
+        if allocs.len() == parent_sels.len()
+            && parents.len() < parent_sels.len()
+            && !parents.is_empty()
+        {
             &allocs[..parents.len()]
         } else {
             allocs
@@ -337,7 +361,9 @@ impl HostModel {
             IdSel::Named(n) => format!("P{}", n % 8),
             IdSel::Existing(n) => {
                 let pools = self.pools_of_type(type_idx);
-                pools[pools.len() - 1 - n as usize % pools.len()].pool_id.clone()
+                pools[pools.len() - 1 - n as usize % pools.len()]
+                    .pool_id
+                    .clone()
             }
         }
     }
@@ -438,7 +464,9 @@ impl HostModel {
                 picked.push(self.foreign_resource(type_idx, &available));
                 picked
             }
-            ResSel::Under(n) if self.kind(type_idx) == ResourceKind::Path && !available.is_empty() => {
+            ResSel::Under(n)
+                if self.kind(type_idx) == ResourceKind::Path && !available.is_empty() =>
+            {
                 let base = &available[n as usize % available.len()];
                 vec![format!(r"{base}\team{}", n % 4)]
             }
@@ -531,7 +559,9 @@ impl HostModel {
             .types
             .iter()
             .enumerate()
-            .filter(|(i, t)| *i != type_idx && t.resource_type != self.types[type_idx].resource_type)
+            .filter(|(i, t)| {
+                *i != type_idx && t.resource_type != self.types[type_idx].resource_type
+            })
             .flat_map(|(_, t)| t.host_resources.iter())
             .collect();
         sels.iter()

@@ -67,7 +67,13 @@ struct Judge<'a> {
 }
 
 impl Judge<'_> {
-    fn check(&mut self, rule: &'static str, violated: bool, reason: Reason, detail: impl FnOnce() -> String) {
+    fn check(
+        &mut self,
+        rule: &'static str,
+        violated: bool,
+        reason: Reason,
+        detail: impl FnOnce() -> String,
+    ) {
         self.check_any(rule, violated, &[reason], detail)
     }
 
@@ -108,15 +114,43 @@ impl Judge<'_> {
 /// The `RuleId` for an id the model checks. Every id used here exists in spec/ (a unit test
 /// asserts it); an unknown one would still be reported, under its own name.
 pub fn rule_id(id: &'static str) -> RuleId {
-    crate::spec::rules::find(id).map(|r| r.id).unwrap_or(RuleId(id))
+    crate::spec::rules::find(id)
+        .map(|r| r.id)
+        .unwrap_or(RuleId(id))
 }
 
 /// Every rule id the model itself checks, for the catalogue cross-check.
 pub const MODEL_RULES: &[&str] = &[
-    "ARG-001", "ARG-002", "ARG-003", "ARG-004", "ARG-005", "TYPE-001", "ID-001", "ID-002",
-    "ID-003", "ID-004", "CAP-005", "CAP-006", "SHARE-001", "SHARE-002", "SHARE-003", "HOST-001",
-    "HOST-002", "HOST-003", "HOST-004", "HOST-005", "MOD-001", "MOD-002", "MOD-003", "MOD-004",
-    "DEL-001", "DEL-002", "PRIM-001", "EMB-001", "EMB-002", "EMB-003",
+    "ARG-001",
+    "ARG-002",
+    "ARG-003",
+    "ARG-004",
+    "ARG-005",
+    "TYPE-001",
+    "ID-001",
+    "ID-002",
+    "ID-003",
+    "ID-004",
+    "CAP-005",
+    "CAP-006",
+    "SHARE-001",
+    "SHARE-002",
+    "SHARE-003",
+    "HOST-001",
+    "HOST-002",
+    "HOST-003",
+    "HOST-004",
+    "HOST-005",
+    "MOD-001",
+    "MOD-002",
+    "MOD-003",
+    "MOD-004",
+    "DEL-001",
+    "DEL-002",
+    "PRIM-001",
+    "EMB-001",
+    "EMB-002",
+    "EMB-003",
 ];
 
 impl HostModel {
@@ -133,7 +167,12 @@ impl HostModel {
             "ARG-002",
             step.param_fault.is_some(),
             Reason::InvalidParameter,
-            || format!("the call's parameters are malformed: {:?}", step.param_fault),
+            || {
+                format!(
+                    "the call's parameters are malformed: {:?}",
+                    step.param_fault
+                )
+            },
         );
         if let Some((idx, fault)) = step.instance_fault {
             let (rule, what) = match fault {
@@ -155,9 +194,12 @@ impl HostModel {
                 ..
             } => {
                 if let Some(settings) = settings {
-                    judge.check("ARG-005", settings.resource_type.is_none(), Reason::InvalidParameter, || {
-                        "PoolSettings has no ResourceType".into()
-                    });
+                    judge.check(
+                        "ARG-005",
+                        settings.resource_type.is_none(),
+                        Reason::InvalidParameter,
+                        || "PoolSettings has no ResourceType".into(),
+                    );
                 }
                 let type_idx = self.type_index(new_type.resource_type, &new_type.resource_subtype);
                 if let (Some(settings), Some(type_idx)) = (settings, type_idx) {
@@ -169,7 +211,8 @@ impl HostModel {
                         format!("PoolID {:?} already exists for this type", settings.pool_id)
                     });
                 }
-                shared_free = judge.allocation_rules(type_idx, parents.as_deref(), allocations, None);
+                shared_free =
+                    judge.allocation_rules(type_idx, parents.as_deref(), allocations, None);
                 if !shared_free.is_empty() {
                     "SHARE-002"
                 } else {
@@ -182,9 +225,12 @@ impl HostModel {
                 allocations,
             } => {
                 let child_pool = self.pool(child);
-                judge.check("ID-002", child_pool.is_none(), Reason::ObjectNotFound, || {
-                    format!("ChildPool {child} names no pool")
-                });
+                judge.check(
+                    "ID-002",
+                    child_pool.is_none(),
+                    Reason::ObjectNotFound,
+                    || format!("ChildPool {child} names no pool"),
+                );
                 if let Some(child_pool) = child_pool {
                     judge.primordial_target(child_pool);
                     judge.check(
@@ -206,23 +252,32 @@ impl HostModel {
             }
             StepKind::ChangeSettings { child, settings } => {
                 let child_pool = self.pool(child);
-                judge.check("ID-002", child_pool.is_none(), Reason::ObjectNotFound, || {
-                    format!("ChildPool {child} names no pool")
-                });
-                judge.check("ARG-005", settings.resource_type.is_none(), Reason::InvalidParameter, || {
-                    "PoolSettings has no ResourceType".into()
-                });
+                judge.check(
+                    "ID-002",
+                    child_pool.is_none(),
+                    Reason::ObjectNotFound,
+                    || format!("ChildPool {child} names no pool"),
+                );
+                judge.check(
+                    "ARG-005",
+                    settings.resource_type.is_none(),
+                    Reason::InvalidParameter,
+                    || "PoolSettings has no ResourceType".into(),
+                );
                 if let Some(child_pool) = child_pool {
                     judge.primordial_target(child_pool);
                     let own = &self.types[child_pool.type_idx];
-                    let retyped = settings.resource_type.is_some_and(|t| t != own.resource_type)
+                    let retyped = settings
+                        .resource_type
+                        .is_some_and(|t| t != own.resource_type)
                         || settings.resource_subtype != own.resource_subtype;
                     judge.check("MOD-004", retyped, Reason::IncorrectResourceType, || {
                         "PoolSettings names another resource type".into()
                     });
-                    let clash = self.pools_of_type(child_pool.type_idx).iter().any(|p| {
-                        p.path != child_pool.path && p.pool_id == settings.pool_id
-                    });
+                    let clash = self
+                        .pools_of_type(child_pool.type_idx)
+                        .iter()
+                        .any(|p| p.path != child_pool.path && p.pool_id == settings.pool_id);
                     judge.check("ID-001", clash, Reason::ObjectExists, || {
                         format!("PoolID {:?} already exists for this type", settings.pool_id)
                     });
@@ -272,9 +327,11 @@ impl Judge<'_> {
                 Reason::InvalidState,
                 Reason::NotSupported,
             ],
-            (Strictness::Family, Dialect::Cim) => {
-                &[Reason::InvalidParameter, Reason::NotSupported, Reason::Failed]
-            }
+            (Strictness::Family, Dialect::Cim) => &[
+                Reason::InvalidParameter,
+                Reason::NotSupported,
+                Reason::Failed,
+            ],
         };
         self.check_any("PRIM-001", target.role == Role::Primordial, reasons, || {
             "the target is a primordial pool".into()
@@ -301,17 +358,27 @@ impl Judge<'_> {
                 "an allocation lacks ResourceType or Reservation".into()
             });
         }
-        let missing: Vec<&ObjectPath> = parents.iter().filter(|p| model.pool(p).is_none()).collect();
-        self.check("ID-002", !missing.is_empty(), Reason::ObjectNotFound, || {
-            format!("ParentPools names no pool: {}", missing[0])
-        });
-        self.check("ARG-003", parents.is_empty(), Reason::InvalidParameter, || {
-            "no parent pool".into()
-        });
+        let missing: Vec<&ObjectPath> =
+            parents.iter().filter(|p| model.pool(p).is_none()).collect();
+        self.check(
+            "ID-002",
+            !missing.is_empty(),
+            Reason::ObjectNotFound,
+            || format!("ParentPools names no pool: {}", missing[0]),
+        );
+        self.check(
+            "ARG-003",
+            parents.is_empty(),
+            Reason::InvalidParameter,
+            || "no parent pool".into(),
+        );
         let distinct: BTreeSet<&ObjectPath> = parents.iter().collect();
-        self.check("ARG-004", distinct.len() != parents.len(), Reason::InvalidParameter, || {
-            "a parent is named twice".into()
-        });
+        self.check(
+            "ARG-004",
+            distinct.len() != parents.len(),
+            Reason::InvalidParameter,
+            || "a parent is named twice".into(),
+        );
         let n_parents = parents.len();
         let n_allocs = allocations.len();
         self.check(
@@ -341,23 +408,32 @@ impl Judge<'_> {
         };
         let policy = &model.types[type_idx];
         let max = policy.max_parent_pools as usize;
-        self.check("ID-003", max > 0 && n_parents > max, Reason::InvalidParameter, || {
-            format!("{n_parents} parents, MaxParentPools is {max}")
-        });
+        self.check(
+            "ID-003",
+            max > 0 && n_parents > max,
+            Reason::InvalidParameter,
+            || format!("{n_parents} parents, MaxParentPools is {max}"),
+        );
         let shared = n_allocs == 1 && n_parents > 1;
         if shared {
-            self.check("SHARE-001", !policy.shared_capacity, Reason::NotSupported, || {
-                "shared-capacity allocation on a type that does not support it".into()
-            });
+            self.check(
+                "SHARE-001",
+                !policy.shared_capacity,
+                Reason::NotSupported,
+                || "shared-capacity allocation on a type that does not support it".into(),
+            );
         }
         for alloc in allocations {
-            let incoherent = matches!((alloc.reservation, alloc.limit), (Some(r), Some(l)) if l < r);
+            let incoherent =
+                matches!((alloc.reservation, alloc.limit), (Some(r), Some(l)) if l < r);
             self.check("CAP-006", incoherent, Reason::InvalidParameter, || {
                 "Limit below Reservation".into()
             });
         }
         if let Some(child) = child {
-            let cycle = parents.iter().any(|p| model.is_descendant_or_self(p, &child.path));
+            let cycle = parents
+                .iter()
+                .any(|p| model.is_descendant_or_self(p, &child.path));
             self.check("MOD-003", cycle, Reason::InvalidParameter, || {
                 "a new parent is the pool itself or one of its descendants".into()
             });
@@ -385,12 +461,20 @@ impl Judge<'_> {
             let alloc = &allocations[0];
             match kind {
                 ResourceKind::Quantity => {
-                    let total = parent_pools.iter().fold(0u64, |s, p| s.saturating_add(free_of(p)));
+                    let total = parent_pools
+                        .iter()
+                        .fold(0u64, |s, p| s.saturating_add(free_of(p)));
                     let want = alloc.reservation.unwrap_or(0);
-                    self.check("SHARE-002", want > total, Reason::InsufficientResources, || {
-                        format!("shared Reservation {want} exceeds the parents' free {total}")
-                    });
-                    shared_free = parent_pools.iter().map(|p| (p.path.clone(), free_of(p))).collect();
+                    self.check(
+                        "SHARE-002",
+                        want > total,
+                        Reason::InsufficientResources,
+                        || format!("shared Reservation {want} exceeds the parents' free {total}"),
+                    );
+                    shared_free = parent_pools
+                        .iter()
+                        .map(|p| (p.path.clone(), free_of(p)))
+                        .collect();
                 }
                 _ => {
                     let uncovered = alloc.host_resources.iter().find(|r| {
@@ -398,9 +482,17 @@ impl Judge<'_> {
                             .iter()
                             .any(|p| model.resources(p).iter().any(|own| covers(kind, own, r)))
                     });
-                    self.check("SHARE-002", uncovered.is_some(), Reason::InvalidParameter, || {
-                        format!("no parent has host resource {:?}", uncovered.cloned().unwrap_or_default())
-                    });
+                    self.check(
+                        "SHARE-002",
+                        uncovered.is_some(),
+                        Reason::InvalidParameter,
+                        || {
+                            format!(
+                                "no parent has host resource {:?}",
+                                uncovered.cloned().unwrap_or_default()
+                            )
+                        },
+                    );
                     if alloc.host_resources.is_empty() {
                         self.boundary("HOST-002");
                     }
@@ -413,9 +505,16 @@ impl Judge<'_> {
                     ResourceKind::Quantity => {
                         let free = free_of(parent);
                         let want = alloc.reservation.unwrap_or(0);
-                        self.check("CAP-005", want > free, Reason::InsufficientResources, || {
-                            format!("Reservation {want} exceeds the parent's free capacity {free}")
-                        });
+                        self.check(
+                            "CAP-005",
+                            want > free,
+                            Reason::InsufficientResources,
+                            || {
+                                format!(
+                                    "Reservation {want} exceeds the parent's free capacity {free}"
+                                )
+                            },
+                        );
                         if want == free {
                             self.boundary("CAP-005");
                         }
@@ -426,9 +525,17 @@ impl Judge<'_> {
                             .host_resources
                             .iter()
                             .find(|r| !own.iter().any(|o| covers(kind, o, r)));
-                        self.check("HOST-001", foreign.is_some(), Reason::InvalidParameter, || {
-                            format!("the parent has no host resource {:?}", foreign.cloned().unwrap_or_default())
-                        });
+                        self.check(
+                            "HOST-001",
+                            foreign.is_some(),
+                            Reason::InvalidParameter,
+                            || {
+                                format!(
+                                    "the parent has no host resource {:?}",
+                                    foreign.cloned().unwrap_or_default()
+                                )
+                            },
+                        );
                         if alloc.host_resources.is_empty() {
                             self.boundary("HOST-002");
                         }
@@ -443,7 +550,13 @@ impl Judge<'_> {
     }
 
     /// MOD-002: the child's new holdings must still cover what its own children hold.
-    fn shrink_rules(&mut self, child: &ModelPool, kind: ResourceKind, parents: &[&ModelPool], allocations: &[Allocation]) {
+    fn shrink_rules(
+        &mut self,
+        child: &ModelPool,
+        kind: ResourceKind,
+        parents: &[&ModelPool],
+        allocations: &[Allocation],
+    ) {
         let model = self.model;
         let reserved = model.reserved(child);
         let (violated, detail) = match kind {
@@ -457,7 +570,9 @@ impl Judge<'_> {
                 };
                 (
                     new_capacity < reserved,
-                    format!("new capacity {new_capacity} is below what its children hold ({reserved})"),
+                    format!(
+                        "new capacity {new_capacity} is below what its children hold ({reserved})"
+                    ),
                 )
             }
             _ => {
@@ -472,7 +587,10 @@ impl Judge<'_> {
                     .find(|h| !new_resources.iter().any(|n| covers(kind, n, h)));
                 (
                     lost.is_some(),
-                    format!("a child still holds {:?}", lost.cloned().unwrap_or_default()),
+                    format!(
+                        "a child still holds {:?}",
+                        lost.cloned().unwrap_or_default()
+                    ),
                 )
             }
         };
@@ -484,30 +602,44 @@ impl Judge<'_> {
     fn create_root_rules(&mut self, resource_type: &str, devices: &[String]) -> &'static str {
         let model = self.model;
         let parsed = resource_type.parse::<u16>().ok();
-        self.check("ARG-005", parsed.is_none(), Reason::InvalidParameter, || {
-            format!("ResourceType {resource_type:?} is not a number")
-        });
+        self.check(
+            "ARG-005",
+            parsed.is_none(),
+            Reason::InvalidParameter,
+            || format!("ResourceType {resource_type:?} is not a number"),
+        );
         let Some(value) = parsed else {
             return "HOST-003";
         };
         let candidates: Vec<usize> = (0..model.types.len())
             .filter(|&i| model.types[i].resource_type == value)
             .collect();
-        self.check("TYPE-001", candidates.is_empty(), Reason::IncorrectResourceType, || {
-            format!("the host has no pools of ResourceType {value}")
-        });
+        self.check(
+            "TYPE-001",
+            candidates.is_empty(),
+            Reason::IncorrectResourceType,
+            || format!("the host has no pools of ResourceType {value}"),
+        );
         let Some(&type_idx) = candidates.first() else {
             return "HOST-003";
         };
         let kind = model.kind(type_idx);
-        self.check("HOST-003", kind == ResourceKind::Quantity, Reason::NotSupported, || {
-            "root pools hold named host resources only".into()
-        });
+        self.check(
+            "HOST-003",
+            kind == ResourceKind::Quantity,
+            Reason::NotSupported,
+            || "root pools hold named host resources only".into(),
+        );
         self.device_rules(type_idx, devices, None, true);
         "HOST-003"
     }
 
-    fn add_remove_rules(&mut self, pool: &ObjectPath, devices: &[String], add: bool) -> &'static str {
+    fn add_remove_rules(
+        &mut self,
+        pool: &ObjectPath,
+        devices: &[String],
+        add: bool,
+    ) -> &'static str {
         let model = self.model;
         let rule = if add { "HOST-003" } else { "HOST-004" };
         let target = model.pool(pool);
@@ -518,9 +650,12 @@ impl Judge<'_> {
             return rule;
         };
         self.primordial_target(target);
-        self.check(rule, target.role == Role::Child, Reason::InvalidParameter, || {
-            "host resources are added to and removed from root pools only".into()
-        });
+        self.check(
+            rule,
+            target.role == Role::Child,
+            Reason::InvalidParameter,
+            || "host resources are added to and removed from root pools only".into(),
+        );
         if target.role == Role::Root {
             self.device_rules(target.type_idx, devices, Some(target), add);
         }
@@ -528,14 +663,23 @@ impl Judge<'_> {
     }
 
     /// HOST-003/004/005 for a list of host resources given to (or taken from) a root pool.
-    fn device_rules(&mut self, type_idx: usize, devices: &[String], pool: Option<&ModelPool>, add: bool) {
+    fn device_rules(
+        &mut self,
+        type_idx: usize,
+        devices: &[String],
+        pool: Option<&ModelPool>,
+        add: bool,
+    ) {
         let model = self.model;
         let own_type = &model.types[type_idx].host_resources;
         let distinct: BTreeSet<&String> = devices.iter().collect();
         let rule = if add { "HOST-003" } else { "HOST-004" };
-        self.check(rule, distinct.len() != devices.len(), Reason::InvalidParameter, || {
-            "a host resource is named twice".into()
-        });
+        self.check(
+            rule,
+            distinct.len() != devices.len(),
+            Reason::InvalidParameter,
+            || "a host resource is named twice".into(),
+        );
         for device in devices {
             let other_type = model
                 .types
@@ -543,12 +687,18 @@ impl Judge<'_> {
                 .any(|t| t.host_resources.contains(device) && !own_type.contains(device));
             let known = own_type.contains(device);
             if add {
-                self.check("HOST-003", !known && !other_type, Reason::InvalidParameter, || {
-                    format!("the host has no host resource {device}")
-                });
-                self.check("TYPE-001", other_type, Reason::IncorrectResourceType, || {
-                    format!("{device} is of another resource type")
-                });
+                self.check(
+                    "HOST-003",
+                    !known && !other_type,
+                    Reason::InvalidParameter,
+                    || format!("the host has no host resource {device}"),
+                );
+                self.check(
+                    "TYPE-001",
+                    other_type,
+                    Reason::IncorrectResourceType,
+                    || format!("{device} is of another resource type"),
+                );
                 let owner = model.root_owner(device);
                 self.check("HOST-003", known && owner.is_some(), Reason::InUse, || {
                     format!("{device} already belongs to a root pool")
@@ -557,9 +707,12 @@ impl Judge<'_> {
                     self.boundary("HOST-005");
                 }
             } else if let Some(pool) = pool {
-                self.check("TYPE-001", other_type, Reason::IncorrectResourceType, || {
-                    format!("{device} is of another resource type")
-                });
+                self.check(
+                    "TYPE-001",
+                    other_type,
+                    Reason::IncorrectResourceType,
+                    || format!("{device} is of another resource type"),
+                );
                 let in_pool = pool.own_resources.contains(device);
                 self.check("HOST-004", !in_pool, Reason::InvalidParameter, || {
                     format!("the pool does not hold {device}")
@@ -581,7 +734,12 @@ impl HostModel {
     /// Apply a successful step, following the implementation's choices as `after` shows them:
     /// the new pool's path (and, in the CIM dialect, its PoolID), default ElementNames, and the
     /// split of a shared allocation. Returns the violations found in those choices.
-    pub fn commit(&mut self, step: &Step, expectation: &Expectation, after: &Snapshot) -> Vec<Violation> {
+    pub fn commit(
+        &mut self,
+        step: &Step,
+        expectation: &Expectation,
+        after: &Snapshot,
+    ) -> Vec<Violation> {
         let mut violations = Vec::new();
         match &step.kind {
             StepKind::Create {
@@ -591,47 +749,78 @@ impl HostModel {
                 parents,
                 allocations,
             } => {
-                let Some(type_idx) = self.type_index(new_type.resource_type, &new_type.resource_subtype) else {
+                let Some(type_idx) =
+                    self.type_index(new_type.resource_type, &new_type.resource_subtype)
+                else {
                     return violations;
                 };
-                let new_pools: Vec<_> = after.pools.iter().filter(|p| self.pool(&p.path).is_none()).collect();
+                let new_pools: Vec<_> = after
+                    .pools
+                    .iter()
+                    .filter(|p| self.pool(&p.path).is_none())
+                    .collect();
                 let [view] = new_pools.as_slice() else {
                     violations.push(Violation {
                         rule: rule_id("ID-004"),
-                        detail: format!("a successful create left {} new pools, not exactly one", new_pools.len()),
+                        detail: format!(
+                            "a successful create left {} new pools, not exactly one",
+                            new_pools.len()
+                        ),
                     });
                     return violations;
                 };
                 let wanted_id = settings.as_ref().map(|s| s.pool_id.clone());
-                let wanted_name = element_name
-                    .clone()
-                    .or_else(|| settings.as_ref().map(|s| s.pool_id.clone()).filter(|_| false));
+                let wanted_name = element_name.clone().or_else(|| {
+                    settings
+                        .as_ref()
+                        .map(|s| s.pool_id.clone())
+                        .filter(|_| false)
+                });
                 let problems = [
                     (view.primordial, "the new pool is primordial".to_string()),
                     (
                         view.resource_type != new_type.resource_type
                             || view.resource_subtype != new_type.resource_subtype,
-                        format!("the new pool has type {} {:?}", view.resource_type, view.resource_subtype),
+                        format!(
+                            "the new pool has type {} {:?}",
+                            view.resource_type, view.resource_subtype
+                        ),
                     ),
                     (
                         wanted_id.as_ref().is_some_and(|id| id != &view.pool_id),
-                        format!("the new pool has PoolID {:?}, asked for {:?}", view.pool_id, wanted_id),
+                        format!(
+                            "the new pool has PoolID {:?}, asked for {:?}",
+                            view.pool_id, wanted_id
+                        ),
                     ),
                     (
                         match &wanted_name {
                             Some(name) => name != &view.element_name,
                             None => view.element_name.is_empty(),
                         },
-                        format!("the new pool has ElementName {:?}, asked for {:?}", view.element_name, wanted_name),
+                        format!(
+                            "the new pool has ElementName {:?}, asked for {:?}",
+                            view.element_name, wanted_name
+                        ),
                     ),
                 ];
                 for (bad, detail) in problems {
                     if bad {
-                        violations.push(Violation { rule: rule_id("ID-004"), detail });
+                        violations.push(Violation {
+                            rule: rule_id("ID-004"),
+                            detail,
+                        });
                     }
                 }
                 let parents = parents.clone().unwrap_or_default();
-                let holdings = self.follow_holdings(type_idx, &parents, allocations, expectation, view, &mut violations);
+                let holdings = self.follow_holdings(
+                    type_idx,
+                    &parents,
+                    allocations,
+                    expectation,
+                    view,
+                    &mut violations,
+                );
                 self.insert(ModelPool {
                     path: view.path.clone(),
                     pool_id: wanted_id.unwrap_or_else(|| view.pool_id.clone()),
@@ -652,7 +841,14 @@ impl HostModel {
                 };
                 let parents = parents.clone().unwrap_or_default();
                 let holdings = match after.pool(child) {
-                    Some(view) => self.follow_holdings(type_idx, &parents, allocations, expectation, view, &mut violations),
+                    Some(view) => self.follow_holdings(
+                        type_idx,
+                        &parents,
+                        allocations,
+                        expectation,
+                        view,
+                        &mut violations,
+                    ),
                     None => self.planned_holdings(type_idx, &parents, allocations, expectation),
                 };
                 if let Some(pool) = self.pool_mut(child) {
@@ -669,7 +865,11 @@ impl HostModel {
             }
             StepKind::Delete { pool } => {
                 if let Some(removed) = self.remove(pool) {
-                    for resource in removed.own_resources.iter().filter(|_| removed.role == Role::Root) {
+                    for resource in removed
+                        .own_resources
+                        .iter()
+                        .filter(|_| removed.role == Role::Root)
+                    {
                         self.set_root_owner(resource, None);
                     }
                 }
@@ -680,21 +880,37 @@ impl HostModel {
                 devices,
             } => {
                 let value = resource_type.parse::<u16>().unwrap_or(0);
-                let Some(type_idx) = (0..self.types.len()).find(|&i| self.types[i].resource_type == value) else {
+                let Some(type_idx) =
+                    (0..self.types.len()).find(|&i| self.types[i].resource_type == value)
+                else {
                     return violations;
                 };
-                let new_pools: Vec<_> = after.pools.iter().filter(|p| self.pool(&p.path).is_none()).collect();
+                let new_pools: Vec<_> = after
+                    .pools
+                    .iter()
+                    .filter(|p| self.pool(&p.path).is_none())
+                    .collect();
                 let [view] = new_pools.as_slice() else {
                     violations.push(Violation {
                         rule: rule_id("HOST-003"),
-                        detail: format!("a successful CreateResourcePool left {} new pools", new_pools.len()),
+                        detail: format!(
+                            "a successful CreateResourcePool left {} new pools",
+                            new_pools.len()
+                        ),
                     });
                     return violations;
                 };
-                if element_name.as_ref().is_some_and(|n| n != &view.element_name) || view.element_name.is_empty() {
+                if element_name
+                    .as_ref()
+                    .is_some_and(|n| n != &view.element_name)
+                    || view.element_name.is_empty()
+                {
                     violations.push(Violation {
                         rule: rule_id("ID-004"),
-                        detail: format!("the root pool has ElementName {:?}, asked for {:?}", view.element_name, element_name),
+                        detail: format!(
+                            "the root pool has ElementName {:?}, asked for {:?}",
+                            view.element_name, element_name
+                        ),
                     });
                 }
                 let path = view.path.clone();
@@ -704,7 +920,9 @@ impl HostModel {
                 self.insert(ModelPool {
                     path,
                     pool_id: view.pool_id.clone(),
-                    element_name: element_name.clone().unwrap_or_else(|| view.element_name.clone()),
+                    element_name: element_name
+                        .clone()
+                        .unwrap_or_else(|| view.element_name.clone()),
                     type_idx,
                     role: Role::Root,
                     holdings: Vec::new(),
@@ -743,7 +961,10 @@ impl HostModel {
         if !expectation.shared_free.is_empty() {
             // Shared: split greedily (used only when the implementation shows no choice).
             let mut remaining = allocations.first().and_then(|a| a.reservation).unwrap_or(0);
-            let wanted: Vec<String> = allocations.first().map(|a| a.host_resources.clone()).unwrap_or_default();
+            let wanted: Vec<String> = allocations
+                .first()
+                .map(|a| a.host_resources.clone())
+                .unwrap_or_default();
             let mut placed: BTreeSet<String> = BTreeSet::new();
             return expectation
                 .shared_free
@@ -751,7 +972,10 @@ impl HostModel {
                 .map(|(parent, free)| {
                     let take = remaining.min(*free);
                     remaining -= take;
-                    let own = self.pool(parent).map(|p| self.resources(p)).unwrap_or_default();
+                    let own = self
+                        .pool(parent)
+                        .map(|p| self.resources(p))
+                        .unwrap_or_default();
                     let resources: Vec<String> = wanted
                         .iter()
                         .filter(|r| !placed.contains(*r) && own.iter().any(|o| covers(kind, o, r)))
@@ -760,7 +984,11 @@ impl HostModel {
                     placed.extend(resources.iter().cloned());
                     Holding {
                         parent: parent.clone(),
-                        quantity: if kind == ResourceKind::Quantity { take } else { 0 },
+                        quantity: if kind == ResourceKind::Quantity {
+                            take
+                        } else {
+                            0
+                        },
                         resources,
                     }
                 })
@@ -810,32 +1038,55 @@ impl HostModel {
         let mut total = 0u64;
         let mut placed = BTreeSet::new();
         for held in &view.allocations {
-            let Some((_, free)) = expectation.shared_free.iter().find(|(p, _)| p == &held.parent) else {
-                problems.push(format!("it holds from {}, which is not one of its parents", held.parent));
+            let Some((_, free)) = expectation
+                .shared_free
+                .iter()
+                .find(|(p, _)| p == &held.parent)
+            else {
+                problems.push(format!(
+                    "it holds from {}, which is not one of its parents",
+                    held.parent
+                ));
                 continue;
             };
             total = total.saturating_add(held.quantity);
             if kind == ResourceKind::Quantity && held.quantity > *free {
-                problems.push(format!("it takes {} from {}, which had {} free", held.quantity, held.parent, free));
+                problems.push(format!(
+                    "it takes {} from {}, which had {} free",
+                    held.quantity, held.parent, free
+                ));
             }
-            let own = self.pool(&held.parent).map(|p| self.resources(p)).unwrap_or_default();
+            let own = self
+                .pool(&held.parent)
+                .map(|p| self.resources(p))
+                .unwrap_or_default();
             for r in &held.host_resources {
                 if !own.iter().any(|o| covers(kind, o, r)) {
-                    problems.push(format!("it takes {r:?} from {}, which does not have it", held.parent));
+                    problems.push(format!(
+                        "it takes {r:?} from {}, which does not have it",
+                        held.parent
+                    ));
                 }
                 placed.insert(r.clone());
             }
         }
         if kind == ResourceKind::Quantity && total != wanted_quantity {
-            problems.push(format!("its parts add up to {total}, not the shared Reservation {wanted_quantity}"));
+            problems.push(format!(
+                "its parts add up to {total}, not the shared Reservation {wanted_quantity}"
+            ));
         }
         if kind != ResourceKind::Quantity && placed != wanted_resources {
-            problems.push(format!("it holds {placed:?}, asked for {wanted_resources:?}"));
+            problems.push(format!(
+                "it holds {placed:?}, asked for {wanted_resources:?}"
+            ));
         }
         if !problems.is_empty() {
             violations.push(Violation {
                 rule: rule_id("SHARE-003"),
-                detail: format!("the shared allocation's split is not permitted: {}", problems.join("; ")),
+                detail: format!(
+                    "the shared allocation's split is not permitted: {}",
+                    problems.join("; ")
+                ),
             });
             return planned;
         }
@@ -848,7 +1099,9 @@ impl HostModel {
                 Holding {
                     parent: parent.clone(),
                     quantity: observed.map(|a| a.quantity).unwrap_or(0),
-                    resources: observed.map(|a| a.host_resources.clone()).unwrap_or_default(),
+                    resources: observed
+                        .map(|a| a.host_resources.clone())
+                        .unwrap_or_default(),
                 }
             })
             .collect()

@@ -135,10 +135,17 @@ pub fn step_text(step: &StepRecord) -> String {
     let _ = writeln!(out, "      expected: {}", expected_text(&step.expected));
     let _ = writeln!(out, "      observed: {}", observed_text(&step.observed));
     for violation in &step.violations {
-        let _ = writeln!(out, "      VIOLATES {}: {}", violation.rule, violation.detail);
+        let _ = writeln!(
+            out,
+            "      VIOLATES {}: {}",
+            violation.rule, violation.detail
+        );
     }
     if let Some(diff) = &step.state_diff {
-        let _ = writeln!(out, "      pools that differ (left: specified, right: observed):");
+        let _ = writeln!(
+            out,
+            "      pools that differ (left: specified, right: observed):"
+        );
         for line in diff.lines() {
             let _ = writeln!(out, "        {line}");
         }
@@ -169,12 +176,20 @@ fn value_text(value: &ParamValue) -> String {
         ParamValue::String(s) => format!("{:?}", short(s)),
         ParamValue::StringArray(items) => format!(
             "[{}]",
-            items.iter().map(|s| format!("{:?}", short(s))).collect::<Vec<_>>().join(", ")
+            items
+                .iter()
+                .map(|s| format!("{:?}", short(s)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         ParamValue::Reference(p) => p.to_string(),
         ParamValue::ReferenceArray(paths) => format!(
             "[{}]",
-            paths.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+            paths
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -199,7 +214,9 @@ fn observed_text(observed: &Observed) -> String {
         Observed::Skipped => "skipped".into(),
         Observed::Unsupported(what) => format!("unsupported: {what}"),
         Observed::Completed { via_job: false } => "completed (ReturnValue 0)".into(),
-        Observed::Completed { via_job: true } => "completed through a job (4096, then Completed)".into(),
+        Observed::Completed { via_job: true } => {
+            "completed through a job (4096, then Completed)".into()
+        }
         Observed::Refused {
             channel,
             code,

@@ -150,10 +150,9 @@ impl CodeTables {
     }
 
     fn rows(&self, method: Method) -> impl Iterator<Item = &Row> {
-        self.table(method.dialect())
-            .rows
-            .iter()
-            .filter(move |row| row.methods.is_empty() || row.methods.iter().any(|m| m == method.name()))
+        self.table(method.dialect()).rows.iter().filter(move |row| {
+            row.methods.is_empty() || row.methods.iter().any(|m| m == method.name())
+        })
     }
 
     /// What `code` means when `method` returns it, or `None` when its table has no such row

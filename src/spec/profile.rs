@@ -147,7 +147,8 @@ impl Profile {
             message,
         };
         for method in self.methods.keys() {
-            let known = Method::from_name(method).ok_or_else(|| invalid(format!("unknown method {method:?}")))?;
+            let known = Method::from_name(method)
+                .ok_or_else(|| invalid(format!("unknown method {method:?}")))?;
             if known.dialect() != self.dialect {
                 return Err(invalid(format!(
                     "method {method} does not belong to the {:?} dialect",
@@ -156,7 +157,9 @@ impl Profile {
             }
         }
         if self.resource_types.is_empty() {
-            return Err(invalid("no resource_types: the host needs at least one primordial pool".into()));
+            return Err(invalid(
+                "no resource_types: the host needs at least one primordial pool".into(),
+            ));
         }
         for (idx, t) in self.resource_types.iter().enumerate() {
             let twin = self.resource_types[..idx].iter().any(|o| {

@@ -10,12 +10,27 @@ use serde::{Deserialize, Serialize};
 pub const AREA_FILES: &[(&str, &str)] = &[
     ("arguments.md", include_str!("../../spec/arguments.md")),
     ("capacity.md", include_str!("../../spec/capacity.md")),
-    ("shared-capacity.md", include_str!("../../spec/shared-capacity.md")),
-    ("host-resources.md", include_str!("../../spec/host-resources.md")),
-    ("modify-delete.md", include_str!("../../spec/modify-delete.md")),
+    (
+        "shared-capacity.md",
+        include_str!("../../spec/shared-capacity.md"),
+    ),
+    (
+        "host-resources.md",
+        include_str!("../../spec/host-resources.md"),
+    ),
+    (
+        "modify-delete.md",
+        include_str!("../../spec/modify-delete.md"),
+    ),
     ("jobs.md", include_str!("../../spec/jobs.md")),
-    ("return-codes.md", include_str!("../../spec/return-codes.md")),
-    ("embedded-instances.md", include_str!("../../spec/embedded-instances.md")),
+    (
+        "return-codes.md",
+        include_str!("../../spec/return-codes.md"),
+    ),
+    (
+        "embedded-instances.md",
+        include_str!("../../spec/embedded-instances.md"),
+    ),
 ];
 
 /// A stable rule id such as `ARG-001`.

@@ -1,0 +1,451 @@
+//! Value types: one decoded CIM instance, its properties and their values.
+//!
+//! Values are kept as text, exactly as they appeared (trimmed for non-string types), so that
+//! nothing is lost or rounded on the way through; the accessors ([`Instance::unsigned`] and
+//! friends) interpret the text and check it against the declared type.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{invalid_value, CodecError, Position};
+use super::lexical;
+
+/// The CIM types a property can declare (DSP0004), named as CIM-XML's `TYPE` attribute names
+/// them. Embedded objects are not supported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CimType {
+    String,
+    Boolean,
+    Char16,
+    Datetime,
+    Uint8,
+    Sint8,
+    Uint16,
+    Sint16,
+    Uint32,
+    Sint32,
+    Uint64,
+    Sint64,
+    Real32,
+    Real64,
+    Reference,
+}
+
+impl CimType {
+    /// Every CIM type, in declaration order.
+    pub const ALL: [CimType; 15] = [
+        CimType::String,
+        CimType::Boolean,
+        CimType::Char16,
+        CimType::Datetime,
+        CimType::Uint8,
+        CimType::Sint8,
+        CimType::Uint16,
+        CimType::Sint16,
+        CimType::Uint32,
+        CimType::Sint32,
+        CimType::Uint64,
+        CimType::Sint64,
+        CimType::Real32,
+        CimType::Real64,
+        CimType::Reference,
+    ];
+
+    /// The CIM name of the type: `"string"`, `"uint16"`, ..., `"reference"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CimType::String => "string",
+            CimType::Boolean => "boolean",
+            CimType::Char16 => "char16",
+            CimType::Datetime => "datetime",
+            CimType::Uint8 => "uint8",
+            CimType::Sint8 => "sint8",
+            CimType::Uint16 => "uint16",
+            CimType::Sint16 => "sint16",
+            CimType::Uint32 => "uint32",
+            CimType::Sint32 => "sint32",
+            CimType::Uint64 => "uint64",
+            CimType::Sint64 => "sint64",
+            CimType::Real32 => "real32",
+            CimType::Real64 => "real64",
+            CimType::Reference => "reference",
+        }
+    }
+
+    /// The type with this CIM name, ignoring ASCII case; `None` for anything else.
+    pub fn from_name(s: &str) -> Option<CimType> {
+        CimType::ALL
+            .into_iter()
+            .find(|t| t.name().eq_ignore_ascii_case(s))
+    }
+
+    /// Whether this is one of the eight integer types.
+    pub fn is_integer(self) -> bool {
+        lexical::integer_range(self).is_some()
+    }
+
+    /// Whether this is `real32` or `real64`.
+    pub fn is_real(self) -> bool {
+        matches!(self, CimType::Real32 | CimType::Real64)
+    }
+}
+
+impl fmt::Display for CimType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The value of one property.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PropertyValue {
+    /// No value (CIM-XML: no `VALUE`/`VALUE.ARRAY`/`VALUE.REFERENCE` child; MOF: `NULL`).
+    /// Valid for scalars and arrays of every type.
+    Null,
+    /// The text of a scalar value of any type but `reference`.
+    Scalar(String),
+    /// The elements of an array value; `None` is a `VALUE.NULL` element.
+    Array(Vec<Option<String>>),
+    /// A reference, as the textual object path described in [`crate::codec`]'s documentation.
+    Reference(String),
+}
+
+/// One property of an instance.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Property {
+    /// The property name as written (names compare case-insensitively).
+    pub name: String,
+    /// The declared CIM type (for arrays: the element type).
+    pub cim_type: CimType,
+    /// Whether the property is declared as an array.
+    pub is_array: bool,
+    /// The value.
+    pub value: PropertyValue,
+}
+
+impl Property {
+    /// A short description of the property's declared shape, e.g. `"uint16[]"`.
+    pub fn shape(&self) -> String {
+        if self.is_array {
+            format!("{}[]", self.cim_type)
+        } else {
+            self.cim_type.name().to_string()
+        }
+    }
+
+    /// Checks that the value's shape matches the declaration and that every value is valid
+    /// text for the declared type (references: a canonical object path).
+    pub fn validate(&self) -> Result<(), CodecError> {
+        if !lexical::is_identifier(&self.name) {
+            return Err(CodecError::InvalidName {
+                what: "property name".into(),
+                name: super::error::quote(&self.name),
+                position: Position::Unknown,
+            });
+        }
+        let wrong = |expected: &str, found: &str| CodecError::WrongShape {
+            property: self.name.clone(),
+            expected: expected.into(),
+            found: found.into(),
+        };
+        if self.is_array && self.cim_type == CimType::Reference {
+            return Err(wrong(
+                "a scalar reference",
+                "an array of references (not supported)",
+            ));
+        }
+        match (&self.value, self.is_array, self.cim_type) {
+            (PropertyValue::Null, _, _) => Ok(()),
+            (PropertyValue::Scalar(_), true, _) => Err(wrong("an array value", "a scalar value")),
+            (PropertyValue::Scalar(_), false, CimType::Reference) => Err(wrong(
+                "a reference value",
+                "a scalar value on a reference property",
+            )),
+            (PropertyValue::Scalar(text), false, t) => self.check_text(t, text),
+            (PropertyValue::Array(_), false, _) => Err(wrong("a scalar value", "an array value")),
+            (PropertyValue::Array(items), true, t) => items
+                .iter()
+                .flatten()
+                .try_for_each(|text| self.check_text(t, text)),
+            (PropertyValue::Reference(_), true, _) => Err(wrong(
+                "a scalar reference",
+                "a reference value on an array property",
+            )),
+            (PropertyValue::Reference(path), false, CimType::Reference) => {
+                self.check_text(CimType::Reference, path)
+            }
+            (PropertyValue::Reference(_), false, t) => {
+                Err(wrong(&format!("a {t} value"), "a reference value"))
+            }
+        }
+    }
+
+    fn check_text(&self, cim_type: CimType, text: &str) -> Result<(), CodecError> {
+        if lexical::trims(cim_type) && lexical::trim_xml_space(text).len() != text.len() {
+            return Err(invalid_value(
+                &self.name,
+                cim_type,
+                text,
+                "leading or trailing whitespace (decoding would trim it)",
+            ));
+        }
+        lexical::check_value(cim_type, text)
+            .map_err(|reason| invalid_value(&self.name, cim_type, text, reason))
+    }
+}
+
+/// One CIM instance: a class name and its properties, in document order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Instance {
+    /// The class name as written (compare case-insensitively).
+    pub class_name: String,
+    /// The properties, in the order they appeared or were added.
+    pub properties: Vec<Property>,
+}
+
+impl Instance {
+    /// An instance of `class_name` with no properties.
+    pub fn new(class_name: impl Into<String>) -> Self {
+        Instance {
+            class_name: class_name.into(),
+            properties: Vec::new(),
+        }
+    }
+
+    /// Adds (or replaces, matching the name case-insensitively) a property.
+    pub fn with_property(mut self, property: Property) -> Self {
+        match self
+            .properties
+            .iter_mut()
+            .find(|p| lexical::names_equal(&p.name, &property.name))
+        {
+            Some(existing) => *existing = property,
+            None => self.properties.push(property),
+        }
+        self
+    }
+
+    /// Adds (or replaces) a scalar property. With [`CimType::Reference`] the value is stored
+    /// as a [`PropertyValue::Reference`] (an object path).
+    pub fn with_scalar(self, name: &str, cim_type: CimType, value: impl Into<String>) -> Self {
+        let value = value.into();
+        let value = if cim_type == CimType::Reference {
+            PropertyValue::Reference(value)
+        } else {
+            PropertyValue::Scalar(value)
+        };
+        self.with_property(Property {
+            name: name.to_string(),
+            cim_type,
+            is_array: false,
+            value,
+        })
+    }
+
+    /// Adds (or replaces) an array property with no NULL elements.
+    pub fn with_array(self, name: &str, cim_type: CimType, values: Vec<String>) -> Self {
+        self.with_property(Property {
+            name: name.to_string(),
+            cim_type,
+            is_array: true,
+            value: PropertyValue::Array(values.into_iter().map(Some).collect()),
+        })
+    }
+
+    /// Adds (or replaces) a scalar property whose value is NULL.
+    pub fn with_null(self, name: &str, cim_type: CimType) -> Self {
+        self.with_property(Property {
+            name: name.to_string(),
+            cim_type,
+            is_array: false,
+            value: PropertyValue::Null,
+        })
+    }
+
+    /// The property with this name, compared case-insensitively.
+    pub fn property(&self, name: &str) -> Option<&Property> {
+        self.properties
+            .iter()
+            .find(|p| lexical::names_equal(&p.name, name))
+    }
+
+    /// Whether the instance's class is `class_name` (case-insensitively).
+    pub fn is_class(&self, class_name: &str) -> bool {
+        lexical::names_equal(&self.class_name, class_name)
+    }
+
+    /// A scalar property's value and type, `None` when absent or NULL; `WrongShape` for arrays.
+    fn scalar(&self, name: &str) -> Result<Option<(&Property, &str)>, CodecError> {
+        let Some(p) = self.property(name) else {
+            return Ok(None);
+        };
+        if p.is_array {
+            return Err(CodecError::WrongShape {
+                property: p.name.clone(),
+                expected: "a scalar".into(),
+                found: p.shape(),
+            });
+        }
+        match &p.value {
+            PropertyValue::Null => Ok(None),
+            PropertyValue::Scalar(text) | PropertyValue::Reference(text) => Ok(Some((p, text))),
+            PropertyValue::Array(_) => Err(CodecError::WrongShape {
+                property: p.name.clone(),
+                expected: "a scalar value".into(),
+                found: "an array value".into(),
+            }),
+        }
+    }
+
+    /// A `string` scalar: `None` when absent or NULL; `WrongShape` when the property is an
+    /// array or declares another type.
+    pub fn string(&self, name: &str) -> Result<Option<String>, CodecError> {
+        let Some((p, text)) = self.scalar(name)? else {
+            return Ok(None);
+        };
+        if p.cim_type != CimType::String {
+            return Err(CodecError::WrongShape {
+                property: p.name.clone(),
+                expected: "string".into(),
+                found: p.shape(),
+            });
+        }
+        Ok(Some(text.to_string()))
+    }
+
+    /// An integer scalar of any `uintN`/`sintN` type as a `u64`: `None` when absent or NULL.
+    /// The text must be a valid integer within the declared type's range; negative values
+    /// are an `InvalidValue` error. Other types are `WrongShape`.
+    pub fn unsigned(&self, name: &str) -> Result<Option<u64>, CodecError> {
+        let Some((p, value)) = self.integer(name)? else {
+            return Ok(None);
+        };
+        u64::try_from(value).map(Some).map_err(|_| {
+            invalid_value(
+                &p.name,
+                p.cim_type,
+                &value.to_string(),
+                "negative, where an unsigned value is required",
+            )
+        })
+    }
+
+    /// An integer scalar of any `uintN`/`sintN` type as an `i64`: `None` when absent or NULL.
+    /// Values above `i64::MAX` are an `InvalidValue` error.
+    pub fn signed(&self, name: &str) -> Result<Option<i64>, CodecError> {
+        let Some((p, value)) = self.integer(name)? else {
+            return Ok(None);
+        };
+        i64::try_from(value).map(Some).map_err(|_| {
+            invalid_value(
+                &p.name,
+                p.cim_type,
+                &value.to_string(),
+                "above the range of a signed 64-bit integer",
+            )
+        })
+    }
+
+    fn integer(&self, name: &str) -> Result<Option<(&Property, i128)>, CodecError> {
+        let Some((p, text)) = self.scalar(name)? else {
+            return Ok(None);
+        };
+        if !p.cim_type.is_integer() {
+            return Err(CodecError::WrongShape {
+                property: p.name.clone(),
+                expected: "an integer (uintN or sintN)".into(),
+                found: p.shape(),
+            });
+        }
+        lexical::check_integer(p.cim_type, lexical::trim_xml_space(text))
+            .map(|v| Some((p, v)))
+            .map_err(|reason| invalid_value(&p.name, p.cim_type, text, reason))
+    }
+
+    /// A `boolean` scalar: `None` when absent or NULL.
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, CodecError> {
+        let Some((p, text)) = self.scalar(name)? else {
+            return Ok(None);
+        };
+        if p.cim_type != CimType::Boolean {
+            return Err(CodecError::WrongShape {
+                property: p.name.clone(),
+                expected: "boolean".into(),
+                found: p.shape(),
+            });
+        }
+        lexical::parse_boolean(lexical::trim_xml_space(text))
+            .map(Some)
+            .ok_or_else(|| invalid_value(&p.name, p.cim_type, text, "a boolean is TRUE or FALSE"))
+    }
+
+    /// A `string[]` property: `None` when absent or NULL; a NULL element is an
+    /// `InvalidValue` error; scalars and other types are `WrongShape`.
+    pub fn string_array(&self, name: &str) -> Result<Option<Vec<String>>, CodecError> {
+        let Some(p) = self.property(name) else {
+            return Ok(None);
+        };
+        if !p.is_array || p.cim_type != CimType::String {
+            return Err(CodecError::WrongShape {
+                property: p.name.clone(),
+                expected: "string[]".into(),
+                found: p.shape(),
+            });
+        }
+        match &p.value {
+            PropertyValue::Null => Ok(None),
+            PropertyValue::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    item.clone().ok_or_else(|| {
+                        invalid_value(
+                            &p.name,
+                            p.cim_type,
+                            "NULL",
+                            format!("array element {i} is NULL"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            PropertyValue::Scalar(_) | PropertyValue::Reference(_) => Err(CodecError::WrongShape {
+                property: p.name.clone(),
+                expected: "an array value".into(),
+                found: "a scalar value".into(),
+            }),
+        }
+    }
+
+    /// Checks everything decoding checks that does not depend on the encoding: the class and
+    /// property names are CIM identifiers, no two properties share a name (ignoring case),
+    /// each value's shape matches its declaration, and each value's text is valid for its
+    /// type, in the form decoding keeps it (no surrounding whitespace on non-string values;
+    /// references as canonical object paths). Limits are not checked.
+    ///
+    /// For a valid instance, `decode(&encode(i, Encoding::CimXml)) == Ok(i)` provided its
+    /// strings hold only characters XML 1.0 can carry (see [`crate::codec`]).
+    pub fn validate(&self) -> Result<(), CodecError> {
+        if !lexical::is_identifier(&self.class_name) {
+            return Err(CodecError::InvalidName {
+                what: "class name".into(),
+                name: super::error::quote(&self.class_name),
+                position: Position::Unknown,
+            });
+        }
+        let mut seen = HashSet::new();
+        for p in &self.properties {
+            p.validate()?;
+            if !seen.insert(lexical::fold_name(&p.name)) {
+                return Err(CodecError::DuplicateProperty {
+                    name: p.name.clone(),
+                    position: Position::Unknown,
+                });
+            }
+        }
+        Ok(())
+    }
+}

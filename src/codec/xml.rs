@@ -1,0 +1,1239 @@
+//! CIM-XML (DSP0201) `INSTANCE` elements: decoding on quick-xml's pull reader, and encoding.
+//!
+//! Decoding is a recursive descent over quick-xml events. Recursion follows element nesting,
+//! which is capped by [`Limits::max_depth`], so the stack is bounded; every other count
+//! (properties, array elements, bytes per value) is checked as soon as the event that would
+//! exceed it is read. Nothing is buffered beyond the values being kept, and those are at most
+//! as long as the input.
+//!
+//! What is accepted (beyond the DSP0201 `INSTANCE` grammar, which is enforced):
+//!
+//! * an optional XML declaration (its `encoding` is ignored: the text is already decoded),
+//!   comments and processing instructions anywhere, whitespace between elements;
+//! * unknown attributes (WMI's `CLASSORIGIN`, `PROPAGATED`, `EmbeddedObject`, `xml:lang`, ...);
+//! * `QUALIFIER` elements before the properties of `INSTANCE` and before the value of a
+//!   property: their values are read (bounded by the same limits) and dropped;
+//! * the five predefined entities, character references and CDATA sections in values.
+//!
+//! What is refused: any `DOCTYPE` (so no DTD, entity declaration or external entity is ever
+//! seen, let alone expanded), any other entity reference, characters XML 1.0 cannot carry
+//! (raw or as a character reference), text where only elements may appear, and a second
+//! root element. Raw line breaks in text are normalised to `\n` as XML requires; a CR that
+//! must survive is written (and read) as `&#xD;`.
+
+use std::collections::HashSet;
+
+use quick_xml::errors::{Error as QxError, SyntaxError};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+
+use super::error::{invalid_value, quote, CodecError, Position};
+use super::instance::{CimType, Instance, Property, PropertyValue};
+use super::lexical;
+use super::path::{self, KeyValue, Keys, ObjectPath};
+use super::Limits;
+
+type Attrs = Vec<(String, String)>;
+
+/// A simplified event.
+enum Ev {
+    Start {
+        name: String,
+        attrs: Attrs,
+        offset: usize,
+    },
+    End,
+    /// Character data (text or CDATA), already unescaped; `blank` when it is only whitespace.
+    Text {
+        text: String,
+        blank: bool,
+        offset: usize,
+    },
+    Eof {
+        offset: usize,
+    },
+}
+
+/// A child of an element with element-only content.
+enum Child {
+    Start {
+        name: String,
+        attrs: Attrs,
+        offset: usize,
+    },
+    End,
+}
+
+struct Parser<'a> {
+    reader: Reader<&'a [u8]>,
+    limits: &'a Limits,
+    /// Added to reader offsets: the length of a byte-order mark stripped before parsing.
+    base: usize,
+    depth: usize,
+    /// Names of the open elements, for error messages.
+    open: Vec<String>,
+    /// Whether anything but whitespace, comments or PIs has been seen (for the declaration).
+    seen_content: bool,
+    /// An `Empty` event was returned as a start; its end is still to be returned.
+    pending_end: bool,
+}
+
+/// Decodes one CIM-XML `INSTANCE`. `text` has had any byte-order mark removed; `base` is the
+/// length of what was removed, so that offsets refer to the caller's text.
+pub(crate) fn decode(text: &str, base: usize, limits: &Limits) -> Result<Instance, CodecError> {
+    let mut reader = Reader::from_str(text);
+    let config = reader.config_mut();
+    config.expand_empty_elements = true;
+    config.check_end_names = true;
+    config.check_comments = true;
+    config.trim_text(false);
+    let mut parser = Parser {
+        reader,
+        limits,
+        base,
+        depth: 0,
+        open: Vec::new(),
+        seen_content: false,
+        pending_end: false,
+    };
+    parser.document()
+}
+
+fn attr<'x>(attrs: &'x Attrs, name: &str) -> Option<&'x str> {
+    attrs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn required_attr<'x>(attrs: &'x Attrs, element: &str, name: &str) -> Result<&'x str, CodecError> {
+    attr(attrs, name).ok_or_else(|| CodecError::MissingAttribute {
+        element: element.to_string(),
+        attribute: name.to_string(),
+    })
+}
+
+fn cim_name(what: &str, name: &str, offset: usize) -> Result<String, CodecError> {
+    if lexical::is_identifier(name) {
+        Ok(name.to_string())
+    } else {
+        Err(CodecError::InvalidName {
+            what: what.to_string(),
+            name: quote(name),
+            position: Position::Offset(offset),
+        })
+    }
+}
+
+/// XML line-end normalisation: `\r\n` and lone `\r` become `\n`.
+fn normalize_newlines(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.contains('\r') {
+        raw.replace("\r\n", "\n").replace('\r', "\n").into()
+    } else {
+        raw.into()
+    }
+}
+
+impl<'a> Parser<'a> {
+    fn xml_error(&self, offset: usize, message: impl Into<String>) -> CodecError {
+        CodecError::Xml {
+            offset,
+            message: message.into(),
+        }
+    }
+
+    fn context(&self) -> String {
+        match self.open.last() {
+            Some(name) => format!("<{name}>"),
+            None => "the document".to_string(),
+        }
+    }
+
+    fn map_reader_error(&self, error: QxError) -> CodecError {
+        let offset =
+            self.base + usize::try_from(self.reader.error_position()).unwrap_or(usize::MAX);
+        match error {
+            QxError::Syntax(SyntaxError::UnclosedDoctype) => CodecError::Dtd { offset },
+            other => self.xml_error(offset, other.to_string()),
+        }
+    }
+
+    fn position(&self) -> usize {
+        self.base + usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX)
+    }
+
+    /// Unescapes character data and checks that every character is one XML 1.0 can carry.
+    fn unescape(
+        &self,
+        raw: &[u8],
+        offset: usize,
+        normalize_attr: bool,
+    ) -> Result<String, CodecError> {
+        let raw = std::str::from_utf8(raw)
+            .map_err(|e| self.xml_error(offset, format!("invalid UTF-8: {e}")))?;
+        let mut normalized = normalize_newlines(raw);
+        if normalize_attr && normalized.contains(['\t', '\n']) {
+            normalized = normalized.replace(['\t', '\n'], " ").into();
+        }
+        let text = quick_xml::escape::unescape(&normalized).map_err(|e| {
+            use quick_xml::escape::EscapeError;
+            let message = match e {
+                EscapeError::UnrecognizedEntity(_, name) => format!(
+                    "undeclared entity reference &{name}; (DTDs are refused, so only &lt; &gt; \
+                     &amp; &apos; &quot; and character references are known)"
+                ),
+                other => other.to_string(),
+            };
+            self.xml_error(offset, message)
+        })?;
+        if let Some(bad) = text.chars().find(|c| !lexical::is_xml_char(*c)) {
+            return Err(self.xml_error(
+                offset,
+                format!(
+                    "character U+{:04X} cannot appear in XML 1.0, raw or as a character reference",
+                    u32::from(bad)
+                ),
+            ));
+        }
+        Ok(text.into_owned())
+    }
+
+    fn attributes(&self, start: &BytesStart<'_>, offset: usize) -> Result<Attrs, CodecError> {
+        let mut attrs = Vec::new();
+        for attribute in start.attributes() {
+            let attribute =
+                attribute.map_err(|e| self.xml_error(offset, format!("bad attribute: {e}")))?;
+            let key = std::str::from_utf8(attribute.key.as_ref())
+                .map_err(|e| self.xml_error(offset, format!("invalid UTF-8: {e}")))?
+                .to_string();
+            let value = self.unescape(&attribute.value, offset, true)?;
+            attrs.push((key, value));
+        }
+        Ok(attrs)
+    }
+
+    fn start_event(
+        &mut self,
+        start: &BytesStart<'_>,
+        offset: usize,
+        empty: bool,
+    ) -> Result<Ev, CodecError> {
+        self.seen_content = true;
+        let name = std::str::from_utf8(start.name().as_ref())
+            .map_err(|e| self.xml_error(offset, format!("invalid UTF-8: {e}")))?
+            .to_string();
+        if self.depth >= self.limits.max_depth {
+            return Err(CodecError::TooDeep {
+                limit: self.limits.max_depth,
+                context: format!("{} (opening <{name}>)", self.context()),
+                position: Position::Offset(offset),
+            });
+        }
+        let attrs = self.attributes(start, offset)?;
+        self.depth += 1;
+        self.open.push(name.clone());
+        self.pending_end = empty;
+        Ok(Ev::Start {
+            name,
+            attrs,
+            offset,
+        })
+    }
+
+    fn next(&mut self) -> Result<Ev, CodecError> {
+        if self.pending_end {
+            self.pending_end = false;
+            self.depth = self.depth.saturating_sub(1);
+            self.open.pop();
+            return Ok(Ev::End);
+        }
+        loop {
+            let offset = self.position();
+            let event = match self.reader.read_event() {
+                Ok(event) => event,
+                Err(e) => return Err(self.map_reader_error(e)),
+            };
+            match event {
+                Event::Decl(_) => {
+                    if self.seen_content {
+                        return Err(self
+                            .xml_error(offset, "XML declaration after the start of the document"));
+                    }
+                    self.seen_content = true;
+                }
+                Event::DocType(_) => return Err(CodecError::Dtd { offset }),
+                Event::Comment(_) | Event::PI(_) => {}
+                Event::Start(start) => return self.start_event(&start, offset, false),
+                Event::Empty(start) => return self.start_event(&start, offset, true),
+                Event::End(_) => {
+                    self.depth = self.depth.saturating_sub(1);
+                    self.open.pop();
+                    return Ok(Ev::End);
+                }
+                Event::Text(text) => {
+                    let raw: &[u8] = &text;
+                    let blank = raw
+                        .iter()
+                        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+                    if !blank {
+                        self.seen_content = true;
+                    }
+                    let text = if blank {
+                        // Whitespace is significant inside a VALUE; it needs only newline
+                        // normalisation (it cannot hold references).
+                        normalize_newlines(std::str::from_utf8(raw).unwrap_or_default())
+                            .into_owned()
+                    } else {
+                        self.unescape(raw, offset, false)?
+                    };
+                    return Ok(Ev::Text {
+                        text,
+                        blank,
+                        offset,
+                    });
+                }
+                Event::CData(data) => {
+                    self.seen_content = true;
+                    let raw = std::str::from_utf8(&data)
+                        .map_err(|e| self.xml_error(offset, format!("invalid UTF-8: {e}")))?;
+                    let text = normalize_newlines(raw).into_owned();
+                    if let Some(bad) = text.chars().find(|c| !lexical::is_xml_char(*c)) {
+                        return Err(self.xml_error(
+                            offset,
+                            format!(
+                                "character U+{:04X} cannot appear in XML 1.0",
+                                u32::from(bad)
+                            ),
+                        ));
+                    }
+                    let blank = text.chars().all(lexical::is_xml_space);
+                    return Ok(Ev::Text {
+                        text,
+                        blank,
+                        offset,
+                    });
+                }
+                Event::Eof => return Ok(Ev::Eof { offset }),
+            }
+        }
+    }
+
+    /// The next child of an element with element-only content (whitespace is skipped).
+    fn child(&mut self, parent: &str) -> Result<Child, CodecError> {
+        loop {
+            match self.next()? {
+                Ev::Start {
+                    name,
+                    attrs,
+                    offset,
+                } => {
+                    return Ok(Child::Start {
+                        name,
+                        attrs,
+                        offset,
+                    })
+                }
+                Ev::End => return Ok(Child::End),
+                Ev::Text { blank: true, .. } => {}
+                Ev::Text { offset, .. } => {
+                    return Err(self.xml_error(
+                        offset,
+                        format!("text is not allowed directly inside <{parent}>"),
+                    ))
+                }
+                Ev::Eof { offset } => {
+                    return Err(self.xml_error(offset, format!("input ends inside <{parent}>")))
+                }
+            }
+        }
+    }
+
+    /// A child that must be one of `expected`.
+    fn expect_child(
+        &mut self,
+        parent: &str,
+        parent_offset: usize,
+        expected: &[&str],
+    ) -> Result<(String, Attrs, usize), CodecError> {
+        match self.child(parent)? {
+            Child::Start {
+                name,
+                attrs,
+                offset,
+            } if expected.contains(&name.as_str()) => Ok((name, attrs, offset)),
+            Child::Start { name, offset, .. } => Err(CodecError::UnexpectedElement {
+                element: name,
+                context: format!("<{parent}> (expected {})", expected.join(" or ")),
+                offset,
+            }),
+            Child::End => Err(CodecError::MissingElement {
+                element: expected.join(" or "),
+                parent: parent.to_string(),
+                offset: parent_offset,
+            }),
+        }
+    }
+
+    /// The end of an element that must have no further children.
+    fn expect_end(&mut self, parent: &str) -> Result<(), CodecError> {
+        match self.child(parent)? {
+            Child::End => Ok(()),
+            Child::Start { name, offset, .. } => Err(CodecError::UnexpectedElement {
+                element: name,
+                context: format!("<{parent}> (no further elements allowed)"),
+                offset,
+            }),
+        }
+    }
+
+    /// The character content of a text-only element, through its end tag.
+    fn text_content(&mut self, element: &str, owner: &str) -> Result<String, CodecError> {
+        let mut content = String::new();
+        loop {
+            match self.next()? {
+                Ev::Text { text, offset, .. } => {
+                    if content.len() + text.len() > self.limits.max_value_bytes {
+                        return Err(CodecError::ValueTooLarge {
+                            owner: owner.to_string(),
+                            limit: self.limits.max_value_bytes,
+                            position: Position::Offset(offset),
+                        });
+                    }
+                    content.push_str(&text);
+                }
+                Ev::End => return Ok(content),
+                Ev::Start { name, offset, .. } => {
+                    return Err(CodecError::UnexpectedElement {
+                        element: name,
+                        context: format!("<{element}> of {owner} (text only)"),
+                        offset,
+                    })
+                }
+                Ev::Eof { offset } => {
+                    return Err(self.xml_error(offset, format!("input ends inside <{element}>")))
+                }
+            }
+        }
+    }
+
+    /// An element that must be empty (`VALUE.NULL`, `NAMESPACE`, `CLASSNAME`).
+    fn empty_content(&mut self, element: &str) -> Result<(), CodecError> {
+        loop {
+            match self.next()? {
+                Ev::End => return Ok(()),
+                Ev::Text { blank: true, .. } => {}
+                Ev::Text { offset, .. } => {
+                    return Err(self.xml_error(offset, format!("<{element}> must be empty")))
+                }
+                Ev::Start { name, offset, .. } => {
+                    return Err(CodecError::UnexpectedElement {
+                        element: name,
+                        context: format!("<{element}> (must be empty)"),
+                        offset,
+                    })
+                }
+                Ev::Eof { offset } => {
+                    return Err(self.xml_error(offset, format!("input ends inside <{element}>")))
+                }
+            }
+        }
+    }
+
+    fn document(&mut self) -> Result<Instance, CodecError> {
+        let instance = loop {
+            match self.next()? {
+                Ev::Start {
+                    name,
+                    attrs,
+                    offset,
+                } if name == "INSTANCE" => break self.instance(&attrs, offset)?,
+                Ev::Start { name, offset, .. } => {
+                    return Err(CodecError::UnexpectedElement {
+                        element: name,
+                        context: "the document (the root element must be INSTANCE)".into(),
+                        offset,
+                    })
+                }
+                Ev::Text { blank: true, .. } => {}
+                Ev::Text { offset, .. } => {
+                    return Err(self.xml_error(offset, "text before the root element"))
+                }
+                Ev::End => {
+                    let offset = self.position();
+                    return Err(self.xml_error(offset, "end tag before the root element"));
+                }
+                Ev::Eof { .. } => return Err(CodecError::Empty),
+            }
+        };
+        loop {
+            match self.next()? {
+                Ev::Eof { .. } => return Ok(instance),
+                Ev::Text { blank: true, .. } => {}
+                Ev::Text { offset, .. } | Ev::Start { offset, .. } => {
+                    return Err(CodecError::TrailingContent {
+                        position: Position::Offset(offset),
+                    })
+                }
+                Ev::End => {
+                    let offset = self.position();
+                    return Err(CodecError::TrailingContent {
+                        position: Position::Offset(offset),
+                    });
+                }
+            }
+        }
+    }
+
+    fn instance(&mut self, attrs: &Attrs, offset: usize) -> Result<Instance, CodecError> {
+        let class_name = cim_name(
+            "class name",
+            required_attr(attrs, "INSTANCE", "CLASSNAME")?,
+            offset,
+        )?;
+        let mut properties: Vec<Property> = Vec::new();
+        let mut seen = HashSet::new();
+        loop {
+            let (element, attrs, offset) = match self.child("INSTANCE")? {
+                Child::End => break,
+                Child::Start {
+                    name,
+                    attrs,
+                    offset,
+                } => (name, attrs, offset),
+            };
+            match element.as_str() {
+                "QUALIFIER" if properties.is_empty() => self.qualifier(&attrs)?,
+                "PROPERTY" | "PROPERTY.ARRAY" | "PROPERTY.REFERENCE" => {
+                    let name = cim_name(
+                        "property name",
+                        required_attr(&attrs, &element, "NAME")?,
+                        offset,
+                    )?;
+                    if properties.len() >= self.limits.max_properties {
+                        return Err(CodecError::TooManyProperties {
+                            limit: self.limits.max_properties,
+                            property: name,
+                            position: Position::Offset(offset),
+                        });
+                    }
+                    if !seen.insert(lexical::fold_name(&name)) {
+                        return Err(CodecError::DuplicateProperty {
+                            name,
+                            position: Position::Offset(offset),
+                        });
+                    }
+                    let property = match element.as_str() {
+                        "PROPERTY" => self.property(name, &attrs)?,
+                        "PROPERTY.ARRAY" => self.property_array(name, &attrs)?,
+                        _ => self.property_reference(name)?,
+                    };
+                    properties.push(property);
+                }
+                "QUALIFIER" => {
+                    return Err(CodecError::UnexpectedElement {
+                        element,
+                        context: "<INSTANCE> after a property (qualifiers come first)".into(),
+                        offset,
+                    })
+                }
+                _ => {
+                    return Err(CodecError::UnexpectedElement {
+                        element,
+                        context: format!("<INSTANCE CLASSNAME={class_name:?}>"),
+                        offset,
+                    })
+                }
+            }
+        }
+        Ok(Instance {
+            class_name,
+            properties,
+        })
+    }
+
+    /// A `QUALIFIER`: its value is read (within the limits) and dropped.
+    fn qualifier(&mut self, attrs: &Attrs) -> Result<(), CodecError> {
+        let owner = format!("qualifier {:?}", attr(attrs, "NAME").unwrap_or("?"));
+        let mut have_value = false;
+        loop {
+            match self.child("QUALIFIER")? {
+                Child::End => return Ok(()),
+                Child::Start { name, offset, .. } if have_value => {
+                    return Err(CodecError::UnexpectedElement {
+                        element: name,
+                        context: format!("<QUALIFIER> {owner} after its value"),
+                        offset,
+                    })
+                }
+                Child::Start { name, .. } if name == "VALUE" => {
+                    self.text_content("VALUE", &owner)?;
+                    have_value = true;
+                }
+                Child::Start { name, offset, .. } if name == "VALUE.ARRAY" => {
+                    self.value_array(&owner, None, offset)?;
+                    have_value = true;
+                }
+                Child::Start { name, offset, .. } => {
+                    return Err(CodecError::UnexpectedElement {
+                        element: name,
+                        context: format!("<QUALIFIER> {owner}"),
+                        offset,
+                    })
+                }
+            }
+        }
+    }
+
+    fn declared_type(
+        &self,
+        element: &str,
+        property: &str,
+        attrs: &Attrs,
+    ) -> Result<CimType, CodecError> {
+        let type_name = required_attr(attrs, element, "TYPE")?;
+        match CimType::from_name(type_name) {
+            Some(CimType::Reference) => Err(CodecError::WrongShape {
+                property: property.to_string(),
+                expected: "PROPERTY.REFERENCE for a reference".into(),
+                found: format!("<{element} TYPE=\"{type_name}\">"),
+            }),
+            Some(cim_type) => Ok(cim_type),
+            None => Err(CodecError::UnknownCimType(quote(type_name))),
+        }
+    }
+
+    /// Checks (and, for non-string types, trims) the text of one value.
+    fn typed_value(property: &str, cim_type: CimType, raw: String) -> Result<String, CodecError> {
+        let text = if lexical::trims(cim_type) {
+            lexical::trim_xml_space(&raw).to_string()
+        } else {
+            raw
+        };
+        lexical::check_value(cim_type, &text)
+            .map_err(|reason| invalid_value(property, cim_type, &text, reason))?;
+        Ok(text)
+    }
+
+    /// Reads the children shared by all three property kinds: `QUALIFIER*` then at most one
+    /// value element named `value_element`, handed to `read`.
+    fn property_content(
+        &mut self,
+        element: &str,
+        property: &str,
+        value_element: &str,
+        mut read: impl FnMut(&mut Self, usize) -> Result<PropertyValue, CodecError>,
+    ) -> Result<PropertyValue, CodecError> {
+        let mut value = None;
+        loop {
+            match self.child(element)? {
+                Child::End => return Ok(value.unwrap_or(PropertyValue::Null)),
+                Child::Start {
+                    name,
+                    attrs,
+                    offset,
+                } => {
+                    if value.is_none() && name == "QUALIFIER" {
+                        self.qualifier(&attrs)?;
+                    } else if value.is_none() && name == value_element {
+                        value = Some(read(self, offset)?);
+                    } else {
+                        return Err(CodecError::UnexpectedElement {
+                            element: name,
+                            context: format!(
+                                "<{element} NAME={property:?}> (allowed: QUALIFIER* then at most one {value_element})"
+                            ),
+                            offset,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn property(&mut self, name: String, attrs: &Attrs) -> Result<Property, CodecError> {
+        let cim_type = self.declared_type("PROPERTY", &name, attrs)?;
+        let owner = format!("property {name:?}");
+        let value = self.property_content("PROPERTY", &name, "VALUE", |p, _| {
+            let raw = p.text_content("VALUE", &owner)?;
+            Self::typed_value(&name, cim_type, raw).map(PropertyValue::Scalar)
+        })?;
+        Ok(Property {
+            name,
+            cim_type,
+            is_array: false,
+            value,
+        })
+    }
+
+    fn property_array(&mut self, name: String, attrs: &Attrs) -> Result<Property, CodecError> {
+        let cim_type = self.declared_type("PROPERTY.ARRAY", &name, attrs)?;
+        let owner = format!("property {name:?}");
+        let value =
+            self.property_content("PROPERTY.ARRAY", &name, "VALUE.ARRAY", |p, offset| {
+                p.value_array(&owner, Some((&name, cim_type)), offset)
+                    .map(PropertyValue::Array)
+            })?;
+        Ok(Property {
+            name,
+            cim_type,
+            is_array: true,
+            value,
+        })
+    }
+
+    /// The elements of a `VALUE.ARRAY`, checked against `typed` (property name and type) when
+    /// given.
+    fn value_array(
+        &mut self,
+        owner: &str,
+        typed: Option<(&str, CimType)>,
+        array_offset: usize,
+    ) -> Result<Vec<Option<String>>, CodecError> {
+        let mut items = Vec::new();
+        loop {
+            let (name, offset) = match self.child("VALUE.ARRAY")? {
+                Child::End => return Ok(items),
+                Child::Start { name, offset, .. } => (name, offset),
+            };
+            if items.len() >= self.limits.max_array_len {
+                return Err(CodecError::ArrayTooLong {
+                    owner: owner.to_string(),
+                    limit: self.limits.max_array_len,
+                    position: Position::Offset(array_offset),
+                });
+            }
+            match name.as_str() {
+                "VALUE" => {
+                    let raw = self.text_content("VALUE", owner)?;
+                    items.push(Some(match typed {
+                        Some((property, cim_type)) => Self::typed_value(property, cim_type, raw)?,
+                        None => raw,
+                    }));
+                }
+                "VALUE.NULL" => {
+                    self.empty_content("VALUE.NULL")?;
+                    items.push(None);
+                }
+                _ => {
+                    return Err(CodecError::UnexpectedElement {
+                        element: name,
+                        context: format!("<VALUE.ARRAY> of {owner} (allowed: VALUE, VALUE.NULL)"),
+                        offset,
+                    })
+                }
+            }
+        }
+    }
+
+    fn property_reference(&mut self, name: String) -> Result<Property, CodecError> {
+        let owner = format!("property {name:?}");
+        let value = self.property_content(
+            "PROPERTY.REFERENCE",
+            &name,
+            "VALUE.REFERENCE",
+            |p, offset| {
+                let path = p.value_reference(&owner, offset)?;
+                Ok(PropertyValue::Reference(path.render()))
+            },
+        )?;
+        Ok(Property {
+            name,
+            cim_type: CimType::Reference,
+            is_array: false,
+            value,
+        })
+    }
+
+    /// The content of a `VALUE.REFERENCE`, through its end tag.
+    fn value_reference(&mut self, owner: &str, offset: usize) -> Result<ObjectPath, CodecError> {
+        const FORMS: [&str; 6] = [
+            "INSTANCEPATH",
+            "LOCALINSTANCEPATH",
+            "INSTANCENAME",
+            "CLASSPATH",
+            "LOCALCLASSPATH",
+            "CLASSNAME",
+        ];
+        let (element, attrs, at) = self.expect_child("VALUE.REFERENCE", offset, &FORMS)?;
+        let path = match element.as_str() {
+            "INSTANCEPATH" => {
+                let (host, namespace) = self.namespace_path("INSTANCEPATH", at, owner)?;
+                let (_, attrs, name_at) =
+                    self.expect_child("INSTANCEPATH", at, &["INSTANCENAME"])?;
+                let (class, keys) = self.instance_name(&attrs, name_at, owner)?;
+                self.expect_end("INSTANCEPATH")?;
+                ObjectPath {
+                    host: Some(host),
+                    namespace,
+                    class,
+                    keys,
+                }
+            }
+            "LOCALINSTANCEPATH" => {
+                let (_, _, ns_at) =
+                    self.expect_child("LOCALINSTANCEPATH", at, &["LOCALNAMESPACEPATH"])?;
+                let namespace = self.local_namespace_path(ns_at)?;
+                let (_, attrs, name_at) =
+                    self.expect_child("LOCALINSTANCEPATH", at, &["INSTANCENAME"])?;
+                let (class, keys) = self.instance_name(&attrs, name_at, owner)?;
+                self.expect_end("LOCALINSTANCEPATH")?;
+                ObjectPath {
+                    host: None,
+                    namespace,
+                    class,
+                    keys,
+                }
+            }
+            "INSTANCENAME" => {
+                let (class, keys) = self.instance_name(&attrs, at, owner)?;
+                ObjectPath {
+                    host: None,
+                    namespace: Vec::new(),
+                    class,
+                    keys,
+                }
+            }
+            "CLASSPATH" => {
+                let (host, namespace) = self.namespace_path("CLASSPATH", at, owner)?;
+                let (_, attrs, name_at) = self.expect_child("CLASSPATH", at, &["CLASSNAME"])?;
+                let class = self.class_name(&attrs, name_at)?;
+                self.expect_end("CLASSPATH")?;
+                ObjectPath {
+                    host: Some(host),
+                    namespace,
+                    class,
+                    keys: Keys::Class,
+                }
+            }
+            "LOCALCLASSPATH" => {
+                let (_, _, ns_at) =
+                    self.expect_child("LOCALCLASSPATH", at, &["LOCALNAMESPACEPATH"])?;
+                let namespace = self.local_namespace_path(ns_at)?;
+                let (_, attrs, name_at) =
+                    self.expect_child("LOCALCLASSPATH", at, &["CLASSNAME"])?;
+                let class = self.class_name(&attrs, name_at)?;
+                self.expect_end("LOCALCLASSPATH")?;
+                ObjectPath {
+                    host: None,
+                    namespace,
+                    class,
+                    keys: Keys::Class,
+                }
+            }
+            _ => {
+                let class = self.class_name(&attrs, at)?;
+                ObjectPath {
+                    host: None,
+                    namespace: Vec::new(),
+                    class,
+                    keys: Keys::Class,
+                }
+            }
+        };
+        self.expect_end("VALUE.REFERENCE")?;
+        Ok(path)
+    }
+
+    /// `CLASSNAME NAME=".."` (empty), through its end tag.
+    fn class_name(&mut self, attrs: &Attrs, offset: usize) -> Result<String, CodecError> {
+        let class = cim_name(
+            "class name",
+            required_attr(attrs, "CLASSNAME", "NAME")?,
+            offset,
+        )?;
+        self.empty_content("CLASSNAME")?;
+        Ok(class)
+    }
+
+    /// The `NAMESPACEPATH` child of `parent`: `HOST` then `LOCALNAMESPACEPATH`.
+    fn namespace_path(
+        &mut self,
+        parent: &str,
+        offset: usize,
+        owner: &str,
+    ) -> Result<(String, Vec<String>), CodecError> {
+        let (_, _, at) = self.expect_child(parent, offset, &["NAMESPACEPATH"])?;
+        let (_, _, host_at) = self.expect_child("NAMESPACEPATH", at, &["HOST"])?;
+        let host = self.text_content("HOST", owner)?;
+        let host = lexical::trim_xml_space(&host).to_string();
+        if !path::is_host(&host) {
+            return Err(CodecError::InvalidName {
+                what: "host".into(),
+                name: quote(&host),
+                position: Position::Offset(host_at),
+            });
+        }
+        let (_, _, ns_at) = self.expect_child("NAMESPACEPATH", at, &["LOCALNAMESPACEPATH"])?;
+        let namespace = self.local_namespace_path(ns_at)?;
+        self.expect_end("NAMESPACEPATH")?;
+        Ok((host, namespace))
+    }
+
+    /// The content of a `LOCALNAMESPACEPATH`: one or more `NAMESPACE NAME=".."`.
+    fn local_namespace_path(&mut self, offset: usize) -> Result<Vec<String>, CodecError> {
+        let mut namespace = Vec::new();
+        loop {
+            match self.child("LOCALNAMESPACEPATH")? {
+                Child::End if namespace.is_empty() => {
+                    return Err(CodecError::MissingElement {
+                        element: "NAMESPACE".into(),
+                        parent: "LOCALNAMESPACEPATH".into(),
+                        offset,
+                    })
+                }
+                Child::End => return Ok(namespace),
+                Child::Start {
+                    name,
+                    attrs,
+                    offset,
+                } if name == "NAMESPACE" => {
+                    if namespace.len() >= self.limits.max_array_len {
+                        return Err(CodecError::ArrayTooLong {
+                            owner: "LOCALNAMESPACEPATH".into(),
+                            limit: self.limits.max_array_len,
+                            position: Position::Offset(offset),
+                        });
+                    }
+                    namespace.push(cim_name(
+                        "namespace name",
+                        required_attr(&attrs, "NAMESPACE", "NAME")?,
+                        offset,
+                    )?);
+                    self.empty_content("NAMESPACE")?;
+                }
+                Child::Start { name, offset, .. } => {
+                    return Err(CodecError::UnexpectedElement {
+                        element: name,
+                        context: "<LOCALNAMESPACEPATH> (allowed: NAMESPACE)".into(),
+                        offset,
+                    })
+                }
+            }
+        }
+    }
+
+    /// An `INSTANCENAME` (already opened), through its end tag.
+    fn instance_name(
+        &mut self,
+        attrs: &Attrs,
+        offset: usize,
+        owner: &str,
+    ) -> Result<(String, Keys), CodecError> {
+        let class = cim_name(
+            "class name",
+            required_attr(attrs, "INSTANCENAME", "CLASSNAME")?,
+            offset,
+        )?;
+        let mut bindings = Vec::new();
+        let mut single = None;
+        loop {
+            let (name, attrs, at) = match self.child("INSTANCENAME")? {
+                Child::End => break,
+                Child::Start {
+                    name,
+                    attrs,
+                    offset,
+                } => (name, attrs, offset),
+            };
+            match name.as_str() {
+                "KEYBINDING" if single.is_none() => {
+                    if bindings.len() >= self.limits.max_properties {
+                        return Err(CodecError::TooManyProperties {
+                            limit: self.limits.max_properties,
+                            property: format!("key of {owner}"),
+                            position: Position::Offset(at),
+                        });
+                    }
+                    let key =
+                        cim_name("key name", required_attr(&attrs, "KEYBINDING", "NAME")?, at)?;
+                    let (element, attrs, value_at) =
+                        self.expect_child("KEYBINDING", at, &["KEYVALUE", "VALUE.REFERENCE"])?;
+                    let value = self.key_value(&element, &attrs, value_at, owner)?;
+                    self.expect_end("KEYBINDING")?;
+                    bindings.push((key, value));
+                }
+                "KEYVALUE" | "VALUE.REFERENCE" if bindings.is_empty() && single.is_none() => {
+                    single = Some(self.key_value(&name, &attrs, at, owner)?);
+                }
+                _ => return Err(CodecError::UnexpectedElement {
+                    element: name,
+                    context:
+                        "<INSTANCENAME> (allowed: KEYBINDING*, or one KEYVALUE or VALUE.REFERENCE)"
+                            .into(),
+                    offset: at,
+                }),
+            }
+        }
+        let keys = match single {
+            Some(value) => Keys::Single(value),
+            None if bindings.is_empty() => Keys::Singleton,
+            None => Keys::Bindings(bindings),
+        };
+        Ok((class, keys))
+    }
+
+    /// A `KEYVALUE` or key `VALUE.REFERENCE` (already opened), through its end tag.
+    fn key_value(
+        &mut self,
+        element: &str,
+        attrs: &Attrs,
+        offset: usize,
+        owner: &str,
+    ) -> Result<KeyValue, CodecError> {
+        if element == "VALUE.REFERENCE" {
+            let nested = self.value_reference(owner, offset)?;
+            return Ok(KeyValue::String(nested.render()));
+        }
+        let value_type = attr(attrs, "VALUETYPE").unwrap_or("string");
+        let raw = self.text_content("KEYVALUE", owner)?;
+        let property = owner.to_string();
+        match value_type {
+            "string" => Ok(KeyValue::String(raw)),
+            "boolean" => {
+                let text = lexical::trim_xml_space(&raw);
+                if lexical::parse_boolean(text).is_none() {
+                    return Err(invalid_value(
+                        &property,
+                        CimType::Reference,
+                        text,
+                        "a boolean key value is TRUE or FALSE",
+                    ));
+                }
+                Ok(KeyValue::Boolean(text.to_string()))
+            }
+            "numeric" => {
+                let text = lexical::trim_xml_space(&raw);
+                if !path::is_numeric_key(text) {
+                    return Err(invalid_value(
+                        &property,
+                        CimType::Reference,
+                        text,
+                        "a numeric key value must be an integer or a real",
+                    ));
+                }
+                Ok(KeyValue::Numeric(text.to_string()))
+            }
+            other => Err(self.xml_error(
+                offset,
+                format!(
+                    "KEYVALUE VALUETYPE must be string, boolean or numeric, not {:?}",
+                    quote(other)
+                ),
+            )),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+/// Escapes text for element content (`attribute == false`) or a double-quoted attribute value.
+///
+/// `&`, `<`, `>` and `"` become entity references; CR (and, in attributes, tab and LF) become
+/// character references so that XML's newline and attribute normalisation leave them intact;
+/// DEL and the C1 controls become character references (legal, and safer than raw). Characters
+/// XML 1.0 cannot carry at all (most C0 controls, U+FFFE, U+FFFF) are also written as
+/// character references, which conforming XML 1.0 readers, this decoder included, refuse.
+pub(crate) fn escape_into(out: &mut String, text: &str, attribute: bool) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\r' => out.push_str("&#xD;"),
+            '\t' | '\n' if attribute => {
+                out.push_str(&format!("&#x{:X};", u32::from(c)));
+            }
+            '\t' | '\n' => out.push(c),
+            c if !lexical::is_xml_char(c) || ('\u{7F}'..='\u{9F}').contains(&c) => {
+                out.push_str(&format!("&#x{:X};", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+fn open_tag(out: &mut String, element: &str, attrs: &[(&str, &str)]) {
+    out.push('<');
+    out.push_str(element);
+    for (name, value) in attrs {
+        out.push(' ');
+        out.push_str(name);
+        out.push_str("=\"");
+        escape_into(out, value, true);
+        out.push('"');
+    }
+    out.push('>');
+}
+
+fn close_tag(out: &mut String, element: &str) {
+    out.push_str("</");
+    out.push_str(element);
+    out.push('>');
+}
+
+fn text_element(out: &mut String, element: &str, attrs: &[(&str, &str)], text: &str) {
+    open_tag(out, element, attrs);
+    escape_into(out, text, false);
+    close_tag(out, element);
+}
+
+fn write_local_namespace(out: &mut String, namespace: &[String]) {
+    open_tag(out, "LOCALNAMESPACEPATH", &[]);
+    for ns in namespace {
+        open_tag(out, "NAMESPACE", &[("NAME", ns)]);
+        close_tag(out, "NAMESPACE");
+    }
+    close_tag(out, "LOCALNAMESPACEPATH");
+}
+
+fn write_key_value(out: &mut String, value: &KeyValue) {
+    text_element(
+        out,
+        "KEYVALUE",
+        &[("VALUETYPE", value.value_type())],
+        value.text(),
+    );
+}
+
+fn write_instance_name(out: &mut String, class: &str, keys: &Keys) {
+    open_tag(out, "INSTANCENAME", &[("CLASSNAME", class)]);
+    match keys {
+        Keys::Class | Keys::Singleton => {}
+        Keys::Single(value) => write_key_value(out, value),
+        Keys::Bindings(bindings) => {
+            for (name, value) in bindings {
+                open_tag(out, "KEYBINDING", &[("NAME", name)]);
+                write_key_value(out, value);
+                close_tag(out, "KEYBINDING");
+            }
+        }
+    }
+    close_tag(out, "INSTANCENAME");
+}
+
+fn write_class_name(out: &mut String, class: &str) {
+    open_tag(out, "CLASSNAME", &[("NAME", class)]);
+    close_tag(out, "CLASSNAME");
+}
+
+/// Writes the object-path elements for `text`, or — when `text` is not a canonical object
+/// path — the text itself as character data, which the decoder refuses.
+fn write_reference(out: &mut String, text: &str) {
+    open_tag(out, "VALUE.REFERENCE", &[]);
+    match path::parse(text) {
+        Ok(p) if p.render() == text => {
+            let is_class = p.keys == Keys::Class;
+            match (&p.host, p.namespace.is_empty()) {
+                (Some(host), _) => {
+                    let outer = if is_class {
+                        "CLASSPATH"
+                    } else {
+                        "INSTANCEPATH"
+                    };
+                    open_tag(out, outer, &[]);
+                    open_tag(out, "NAMESPACEPATH", &[]);
+                    text_element(out, "HOST", &[], host);
+                    write_local_namespace(out, &p.namespace);
+                    close_tag(out, "NAMESPACEPATH");
+                    if is_class {
+                        write_class_name(out, &p.class);
+                    } else {
+                        write_instance_name(out, &p.class, &p.keys);
+                    }
+                    close_tag(out, outer);
+                }
+                (None, false) => {
+                    let outer = if is_class {
+                        "LOCALCLASSPATH"
+                    } else {
+                        "LOCALINSTANCEPATH"
+                    };
+                    open_tag(out, outer, &[]);
+                    write_local_namespace(out, &p.namespace);
+                    if is_class {
+                        write_class_name(out, &p.class);
+                    } else {
+                        write_instance_name(out, &p.class, &p.keys);
+                    }
+                    close_tag(out, outer);
+                }
+                (None, true) if is_class => write_class_name(out, &p.class),
+                (None, true) => write_instance_name(out, &p.class, &p.keys),
+            }
+        }
+        _ => escape_into(out, text, false),
+    }
+    close_tag(out, "VALUE.REFERENCE");
+}
+
+/// Writes a value in the form its variant calls for. If the variant does not fit the
+/// property's declaration the result breaks the DSP0201 grammar, and decoding refuses it.
+fn write_value(out: &mut String, value: &PropertyValue) {
+    match value {
+        PropertyValue::Null => {}
+        PropertyValue::Scalar(text) => text_element(out, "VALUE", &[], text),
+        PropertyValue::Array(items) => {
+            open_tag(out, "VALUE.ARRAY", &[]);
+            for item in items {
+                match item {
+                    Some(text) => text_element(out, "VALUE", &[], text),
+                    None => out.push_str("<VALUE.NULL/>"),
+                }
+            }
+            close_tag(out, "VALUE.ARRAY");
+        }
+        PropertyValue::Reference(text) => write_reference(out, text),
+    }
+}
+
+/// Writes `instance` as one compact CIM-XML `INSTANCE` element.
+pub(crate) fn encode(instance: &Instance) -> String {
+    let mut out = String::new();
+    open_tag(&mut out, "INSTANCE", &[("CLASSNAME", &instance.class_name)]);
+    for p in &instance.properties {
+        let element = if p.cim_type == CimType::Reference {
+            open_tag(&mut out, "PROPERTY.REFERENCE", &[("NAME", &p.name)]);
+            "PROPERTY.REFERENCE"
+        } else if p.is_array {
+            open_tag(
+                &mut out,
+                "PROPERTY.ARRAY",
+                &[("NAME", &p.name), ("TYPE", p.cim_type.name())],
+            );
+            "PROPERTY.ARRAY"
+        } else {
+            open_tag(
+                &mut out,
+                "PROPERTY",
+                &[("NAME", &p.name), ("TYPE", p.cim_type.name())],
+            );
+            "PROPERTY"
+        };
+        write_value(&mut out, &p.value);
+        close_tag(&mut out, element);
+    }
+    close_tag(&mut out, "INSTANCE");
+    out
+}
+
+/// The first character in `instance`'s names or values that XML 1.0 cannot carry, with the
+/// property it is in (`None` for the class name).
+pub(crate) fn first_unrepresentable(instance: &Instance) -> Option<(Option<&Property>, char)> {
+    let bad = |s: &str| s.chars().find(|c| !lexical::is_xml_char(*c));
+    if let Some(c) = bad(&instance.class_name) {
+        return Some((None, c));
+    }
+    for p in &instance.properties {
+        let found = bad(&p.name).or_else(|| match &p.value {
+            PropertyValue::Null => None,
+            PropertyValue::Scalar(t) | PropertyValue::Reference(t) => bad(t),
+            PropertyValue::Array(items) => items.iter().flatten().find_map(|t| bad(t)),
+        });
+        if let Some(c) = found {
+            return Some((Some(p), c));
+        }
+    }
+    None
+}
