@@ -7,6 +7,7 @@
 //! stateful harness that runs both in lockstep and attributes every verdict to a rule id
 //! ([`harness`]). Read `ARCHITECTURE.md` first.
 
+pub mod adapters;
 pub mod codec;
 pub mod harness;
 pub mod model;

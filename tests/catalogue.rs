@@ -147,3 +147,47 @@ capacity = 8
     let err = Profile::from_toml("broken", text).expect_err("must be refused");
     assert!(err.to_string().contains("CreateChildResourcePool"), "{err}");
 }
+
+/// `crate::X` paths used outside comments in the Rust files of one source folder.
+fn crate_paths_in(folder: &str) -> BTreeSet<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join(folder);
+    let mut found = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).expect("folder reads") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("file reads");
+        for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for piece in line.split("crate::").skip(1) {
+                let module: String = piece
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                found.insert(module);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_model_knows_no_implementation() {
+    let used = crate_paths_in("model");
+    for forbidden in ["reference", "mutants", "harness", "report", "adapters"] {
+        assert!(
+            !used.contains(forbidden),
+            "src/model uses crate::{forbidden}"
+        );
+    }
+}
+
+#[test]
+fn the_reference_never_calls_the_model() {
+    let used = crate_paths_in("reference");
+    for forbidden in ["model", "harness", "spec", "mutants", "report"] {
+        assert!(
+            !used.contains(forbidden),
+            "src/reference uses crate::{forbidden}"
+        );
+    }
+}

@@ -1,0 +1,114 @@
+//! `poolcheck run`: check an implementation under one or more profiles.
+
+use std::path::{Path, PathBuf};
+
+use poolcheck::adapters::build_target;
+use poolcheck::harness::{self, Config, RunReport};
+use poolcheck::report;
+use poolcheck::spec::Profile;
+
+use super::Outcome;
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The implementation: `reference` or `mutant:NAME`.
+    #[arg(long, default_value = "reference")]
+    target: String,
+    /// A built-in profile name or a profile file; repeat to check several. Default: the
+    /// reference profiles of both dialects.
+    #[arg(long)]
+    profile: Vec<String>,
+    /// Seed of the generator (default: drawn at random and printed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Operation sequences per profile.
+    #[arg(long, default_value_t = 1000)]
+    cases: u32,
+    /// Longest operation sequence.
+    #[arg(long, default_value_t = 32)]
+    max_steps: usize,
+    /// Write the reports as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Where failure traces are written.
+    #[arg(long, default_value = "poolcheck-failures")]
+    trace_dir: PathBuf,
+}
+
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
+}
+
+/// Run every profile; `Err` for a usage or harness error.
+pub fn run(args: &RunArgs) -> Result<Outcome, String> {
+    let profile_names: Vec<String> = if args.profile.is_empty() {
+        vec!["reference-msvm".into(), "reference-cim".into()]
+    } else {
+        args.profile.clone()
+    };
+    let profiles = profile_names
+        .iter()
+        .map(|name| Profile::load(name).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let seed = args.seed.unwrap_or_else(random_seed);
+    let config = Config {
+        cases: args.cases,
+        max_steps: args.max_steps,
+        seed,
+        ..Config::default()
+    };
+    let mut services = profiles
+        .iter()
+        .map(|profile| build_target(&args.target, profile))
+        .collect::<Result<Vec<_>, _>>()?;
+    println!(
+        "poolcheck {} — spec {} — target {} — seed {seed} (replay with --seed {seed})",
+        harness::SUITE_VERSION,
+        poolcheck::spec::edition(),
+        args.target
+    );
+    let mut reports: Vec<RunReport> = Vec::new();
+    for (profile, service) in profiles.iter().zip(services.iter_mut()) {
+        let report = harness::check(&mut **service, profile, &config).map_err(|e| e.to_string())?;
+        if let Some(failure) = &report.failure {
+            let path = write_trace(&args.trace_dir, &report, failure)?;
+            print!("{}", report::failure(&report, failure));
+            println!("  trace written to {}", path.display());
+        }
+        reports.push(report);
+    }
+    println!();
+    print!("{}", report::rule_table(&reports));
+    println!();
+    for report in &reports {
+        println!("{}", report::summary(report));
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, report::json(&reports))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(if reports.iter().all(RunReport::conforms) {
+        Outcome::Conforms
+    } else {
+        Outcome::Fails
+    })
+}
+
+fn write_trace(
+    dir: &Path,
+    report: &RunReport,
+    failure: &harness::Failure,
+) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join(format!(
+        "{}-seed{}-{}.json",
+        report.profile, report.config.seed, failure.rule
+    ));
+    std::fs::write(&path, failure.trace.to_json())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
+}
