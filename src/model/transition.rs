@@ -233,12 +233,14 @@ impl HostModel {
                 );
                 if let Some(child_pool) = child_pool {
                     judge.primordial_target(child_pool);
-                    judge.check(
-                        "HOST-003",
-                        child_pool.role == Role::Root,
-                        Reason::InvalidParameter,
-                        || "a root pool has no parents to change".into(),
-                    );
+                    if self.dialect == Dialect::Cim {
+                        judge.check(
+                            "HOST-003",
+                            child_pool.role == Role::Root,
+                            Reason::InvalidParameter,
+                            || "a root pool has no parents to change".into(),
+                        );
+                    }
                     if child_pool.role == Role::Child {
                         shared_free = judge.allocation_rules(
                             Some(child_pool.type_idx),
@@ -770,12 +772,7 @@ impl HostModel {
                     return violations;
                 };
                 let wanted_id = settings.as_ref().map(|s| s.pool_id.clone());
-                let wanted_name = element_name.clone().or_else(|| {
-                    settings
-                        .as_ref()
-                        .map(|s| s.pool_id.clone())
-                        .filter(|_| false)
-                });
+                let wanted_name = element_name.clone();
                 let problems = [
                     (view.primordial, "the new pool is primordial".to_string()),
                     (
