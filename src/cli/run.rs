@@ -1,8 +1,9 @@
 //! `poolcheck run`: check an implementation under one or more profiles.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use poolcheck::adapters::build_target;
+use poolcheck::adapters::{build_targets, process, transcript, AdapterOptions};
 use poolcheck::harness::{self, Config, RunReport};
 use poolcheck::report;
 use poolcheck::spec::Profile;
@@ -11,11 +12,13 @@ use super::Outcome;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
-    /// The implementation: `reference` or `mutant:NAME`.
+    /// The implementation: `reference`, `mutant:NAME`, `exec:'COMMAND ARGS'` (an adapter
+    /// process speaking spec/adapter-protocol.md) or `transcript:FILE` (a recorded run).
     #[arg(long, default_value = "reference")]
     target: String,
     /// A built-in profile name or a profile file; repeat to check several. Default: the
-    /// reference profiles of both dialects.
+    /// profile an `exec:` adapter or a transcript declares, else the reference profiles of
+    /// both dialects.
     #[arg(long)]
     profile: Vec<String>,
     /// Seed of the generator (default: drawn at random and printed).
@@ -33,6 +36,13 @@ pub struct RunArgs {
     /// Where failure traces are written.
     #[arg(long, default_value = "poolcheck-failures")]
     trace_dir: PathBuf,
+    /// Save every exchange with the implementation to this transcript (JSON lines), for
+    /// `poolcheck replay FILE` or `--target transcript:FILE`.
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// Per-call timeout of an `exec:` adapter, in seconds (default 10).
+    #[arg(long, value_parser = process::parse_timeout)]
+    timeout: Option<Duration>,
 }
 
 fn random_seed() -> u64 {
@@ -45,12 +55,8 @@ fn random_seed() -> u64 {
 
 /// Run every profile; `Err` for a usage or harness error.
 pub fn run(args: &RunArgs) -> Result<Outcome, String> {
-    let profile_names: Vec<String> = if args.profile.is_empty() {
-        vec!["reference-msvm".into(), "reference-cim".into()]
-    } else {
-        args.profile.clone()
-    };
-    let profiles = profile_names
+    let requested = args
+        .profile
         .iter()
         .map(|name| Profile::load(name).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
@@ -61,10 +67,14 @@ pub fn run(args: &RunArgs) -> Result<Outcome, String> {
         seed,
         ..Config::default()
     };
-    let mut services = profiles
-        .iter()
-        .map(|profile| build_target(&args.target, profile))
-        .collect::<Result<Vec<_>, _>>()?;
+    let options = AdapterOptions {
+        timeout: args.timeout.unwrap_or(process::DEFAULT_TIMEOUT),
+    };
+    let mut targets = build_targets(&args.target, &requested, &options)?;
+    let mut recorder = match &args.record {
+        Some(path) => Some(transcript::Recorder::create(path).map_err(|e| e.to_string())?),
+        None => None,
+    };
     println!(
         "poolcheck {} — spec {} — target {} — seed {seed} (replay with --seed {seed})",
         harness::SUITE_VERSION,
@@ -72,8 +82,19 @@ pub fn run(args: &RunArgs) -> Result<Outcome, String> {
         args.target
     );
     let mut reports: Vec<RunReport> = Vec::new();
-    for (profile, service) in profiles.iter().zip(services.iter_mut()) {
-        let report = harness::check(&mut **service, profile, &config).map_err(|e| e.to_string())?;
+    for (profile, service) in targets.iter_mut() {
+        let report = match recorder.as_mut() {
+            None => harness::check(&mut **service, profile, &config),
+            Some(recorder) => {
+                let mut recording = recorder
+                    .record(&mut **service, &args.target, profile, &config)
+                    .map_err(|e| e.to_string())?;
+                let report = harness::check(&mut recording, profile, &config);
+                recording.finish().map_err(|e| e.to_string())?;
+                report
+            }
+        }
+        .map_err(|e| e.to_string())?;
         if let Some(failure) = &report.failure {
             let path = write_trace(&args.trace_dir, &report, failure)?;
             print!("{}", report::failure(&report, failure));

@@ -1,0 +1,669 @@
+//! The process adapter: a [`PoolService`] that runs an implementation written in any language
+//! as a child process speaking the JSON-lines protocol of [`super::protocol`].
+//!
+//! `--target exec:'COMMAND ARGS'` starts `COMMAND` (split by [`split_command`]: POSIX-shell
+//! quoting, no expansion, no shell) with piped stdin, stdout and stderr, in its own process
+//! group, with `POOLCHECK_PROTOCOL=poolcheck-adapter/1` in its environment. Three threads serve
+//! the pipes, so the caller never blocks on the child: a writer takes request lines off a
+//! channel, a reader turns stdout into lines on a channel that the caller waits on with the
+//! per-call timeout, and a drain keeps the last lines of stderr in a bounded buffer.
+//!
+//! Whatever goes wrong — the adapter exits, hangs past the timeout, prints garbage, answers
+//! another request than the pending one — the child's whole process group is killed and
+//! reaped at once, and the call fails with a [`ServiceError`] naming the problem and ending
+//! with the tail of the adapter's stderr. Later calls fail fast until the harness's next
+//! `reset`, which starts the adapter again (so a crash is charged to the step that caused it,
+//! and shrinking can re-run sequences); an adapter that cannot be started or reset is a
+//! harness error. Dropping the adapter kills and reaps the child.
+//!
+//! This module knows processes, pipes and deadlines. It refuses to know what the messages
+//! mean (that is [`super::protocol`]) or whether an answer is right (that is the harness).
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde::de::{DeserializeOwned, IgnoredAny};
+
+use super::protocol::{
+    self, decode_hello, decode_response, decode_result, encode_request, service_error, Fault,
+    Hello, Reply, Request,
+};
+use crate::spec::profile::Profile;
+use crate::sut::{
+    CallReply, HostFixture, JobView, MethodCall, ObjectPath, PoolService, ServiceDescription,
+    ServiceError, Snapshot,
+};
+
+/// The per-call timeout when none is configured.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest line accepted from an adapter's stdout.
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// How many bytes of stderr are kept, and how many of its last lines go into a message.
+const STDERR_KEEP_BYTES: usize = 16 * 1024;
+const STDERR_TAIL_LINES: usize = 12;
+
+/// After killing the adapter, how long to wait for the rest of its stderr to arrive (its
+/// pipe closes when the process group is gone; a daemonised grandchild could hold it open).
+const STDERR_GRACE: Duration = Duration::from_secs(2);
+
+/// How an adapter process is run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdapterOptions {
+    /// How long poolcheck waits for the hello line and for each answer.
+    pub timeout: Duration,
+}
+
+impl Default for AdapterOptions {
+    fn default() -> Self {
+        AdapterOptions {
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// Why an adapter could not be set up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdapterError {
+    #[error("bad adapter command {command:?}: {problem}")]
+    Command { command: String, problem: String },
+    #[error("cannot start adapter `{command}`: {error}")]
+    Start {
+        command: String,
+        error: ServiceError,
+    },
+    #[error("adapter `{command}`: {problem}")]
+    Profile { command: String, problem: String },
+}
+
+/// Parse a `--timeout` value in seconds (`10`, `0.5`).
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0) {
+        return Err(format!(
+            "{text:?}: the timeout must be more than 0 and at most 86400 seconds"
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// Split a command line the way a POSIX shell splits words, without expanding anything:
+/// blanks separate words; `'…'` is literal; inside `"…"` a backslash escapes `"`, `\`, `$`
+/// and `` ` ``; outside quotes a backslash escapes any character.
+pub fn split_command(command: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = command.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\n' => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => word.push(c),
+                        None => return Err("unterminated single quote".into()),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\' | '$' | '`')) => word.push(c),
+                            Some('\n') => {}
+                            Some(c) => {
+                                word.push('\\');
+                                word.push(c);
+                            }
+                            None => return Err("unterminated double quote".into()),
+                        },
+                        Some(c) => word.push(c),
+                        None => return Err("unterminated double quote".into()),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                match chars.next() {
+                    Some('\n') => {}
+                    Some(c) => word.push(c),
+                    None => return Err("a trailing backslash escapes nothing".into()),
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    if words.is_empty() {
+        return Err("the command is empty".into());
+    }
+    Ok(words)
+}
+
+/// A JSON-lines adapter process behind [`PoolService`].
+pub struct ProcessAdapter {
+    command: String,
+    argv: Vec<String>,
+    options: AdapterOptions,
+    hello: Hello,
+    session: Option<Session>,
+    /// Why the last session was lost, until the next reset starts a new one.
+    lost: Option<String>,
+    pids: Vec<u32>,
+}
+
+impl ProcessAdapter {
+    /// Start the adapter and read its hello line.
+    pub fn spawn(command: &str, options: AdapterOptions) -> Result<ProcessAdapter, AdapterError> {
+        let argv = split_command(command).map_err(|problem| AdapterError::Command {
+            command: command.to_string(),
+            problem,
+        })?;
+        let (session, hello) =
+            Session::start(&argv, &options).map_err(|error| AdapterError::Start {
+                command: command.to_string(),
+                error,
+            })?;
+        Ok(ProcessAdapter {
+            command: command.to_string(),
+            argv,
+            options,
+            hello,
+            pids: vec![session.pid],
+            session: Some(session),
+            lost: None,
+        })
+    }
+
+    /// What the adapter said in its hello line.
+    pub fn hello(&self) -> &Hello {
+        &self.hello
+    }
+
+    /// The process id of the running adapter, if one is running.
+    pub fn pid(&self) -> Option<u32> {
+        self.session.as_ref().map(|s| s.pid)
+    }
+
+    /// Every process id this adapter has started, oldest first (one more after each restart).
+    pub fn spawned_pids(&self) -> &[u32] {
+        &self.pids
+    }
+
+    /// The profile to run under: `requested` when given (it must be for the adapter's
+    /// dialect), otherwise the one the adapter declared in its hello line.
+    pub fn profile(&self, requested: Option<&Profile>) -> Result<Profile, AdapterError> {
+        let problem = |problem: String| AdapterError::Profile {
+            command: self.command.clone(),
+            problem,
+        };
+        let profile = match requested {
+            Some(profile) => profile.clone(),
+            None => self
+                .hello
+                .profile
+                .as_ref()
+                .ok_or_else(|| {
+                    problem(format!(
+                        "{:?} declares no profile in its hello line; name one with --profile",
+                        self.hello.name
+                    ))
+                })?
+                .load(&self.hello.name)
+                .map_err(|e| problem(e.to_string()))?,
+        };
+        if profile.dialect != self.hello.dialect {
+            return Err(problem(format!(
+                "{:?} speaks the {:?} dialect, but profile {} is for {:?}",
+                self.hello.name, self.hello.dialect, profile.name, profile.dialect
+            )));
+        }
+        Ok(profile)
+    }
+
+    fn restart(&mut self) -> Result<(), ServiceError> {
+        let (session, hello) = Session::start(&self.argv, &self.options)?;
+        let before = self.hello.description();
+        if hello.description() != before {
+            return Err(ServiceError::Protocol(format!(
+                "the restarted adapter introduced itself as {:?} {:?} ({:?}), not {:?} {:?} ({:?})",
+                hello.name,
+                hello.version,
+                hello.dialect,
+                before.name,
+                before.version,
+                before.dialect
+            )));
+        }
+        self.pids.push(session.pid);
+        self.session = Some(session);
+        self.lost = None;
+        Ok(())
+    }
+
+    fn call<T: DeserializeOwned>(&mut self, request: Request) -> Result<T, ServiceError> {
+        let Some(session) = self.session.as_mut() else {
+            let earlier = self.lost.clone().unwrap_or_default();
+            return Err(service_error(&Fault::Lost { earlier }, ""));
+        };
+        match session.call(&request) {
+            Ok(Reply::Ok(raw)) => decode_result(&raw, &request).map_err(|f| service_error(&f, "")),
+            Ok(Reply::Unsupported(why)) => Err(service_error(&Fault::Unsupported(why), "")),
+            Ok(Reply::Error(what)) => Err(service_error(&Fault::AdapterError(what), "")),
+            Err(fault) => Err(self.lose(fault)),
+        }
+    }
+
+    /// The session is out of step or dead: kill and reap it, and describe the fault with
+    /// the adapter's exit status and the tail of its stderr.
+    fn lose(&mut self, mut fault: Fault) -> ServiceError {
+        let tail = match self.session.take() {
+            Some(mut session) => {
+                let (status, tail) = session.terminate();
+                if let Fault::Exited { status: slot, .. } = &mut fault {
+                    *slot = status;
+                }
+                tail
+            }
+            None => String::new(),
+        };
+        self.lost = Some(fault.to_string());
+        service_error(&fault, &tail)
+    }
+}
+
+impl PoolService for ProcessAdapter {
+    fn describe(&self) -> ServiceDescription {
+        self.hello.description()
+    }
+
+    fn reset(&mut self, fixture: &HostFixture) -> Result<(), ServiceError> {
+        if self.session.is_none() {
+            self.restart()?;
+        }
+        self.call::<IgnoredAny>(Request::Reset {
+            fixture: fixture.clone(),
+        })
+        .map(|_| ())
+    }
+
+    fn invoke(&mut self, call: &MethodCall) -> Result<CallReply, ServiceError> {
+        self.call(Request::Invoke(call.clone()))
+    }
+
+    fn poll_job(&mut self, job: &ObjectPath) -> Result<JobView, ServiceError> {
+        self.call(Request::PollJob { job: job.clone() })
+    }
+
+    fn snapshot(&mut self) -> Result<Snapshot, ServiceError> {
+        self.call(Request::Snapshot)
+    }
+}
+
+/// What the stdout reader saw.
+enum Event {
+    Line(String),
+    Eof,
+    TooLong,
+    NotUtf8(String),
+    ReadError(String),
+}
+
+/// The last bytes an adapter wrote to stderr.
+#[derive(Default)]
+struct Tail {
+    bytes: VecDeque<u8>,
+}
+
+impl Tail {
+    fn push(&mut self, chunk: &[u8]) {
+        self.bytes.extend(chunk);
+        let excess = self.bytes.len().saturating_sub(STDERR_KEEP_BYTES);
+        self.bytes.drain(..excess);
+    }
+
+    fn render(&self) -> String {
+        let (front, back) = self.bytes.as_slices();
+        let text = String::from_utf8_lossy(&[front, back].concat()).into_owned();
+        let lines: Vec<&str> = text.trim_end().lines().collect();
+        let start = lines.len().saturating_sub(STDERR_TAIL_LINES);
+        lines[start..].join("\n")
+    }
+}
+
+/// One running adapter process.
+struct Session {
+    child: Child,
+    pid: u32,
+    to_child: Option<Sender<String>>,
+    from_child: Receiver<Event>,
+    stderr: Arc<Mutex<Tail>>,
+    stderr_closed: Receiver<()>,
+    next_id: u64,
+    timeout: Duration,
+    reaped: bool,
+}
+
+impl Session {
+    /// Spawn the process and read its hello line.
+    fn start(argv: &[String], options: &AdapterOptions) -> Result<(Session, Hello), ServiceError> {
+        let mut command = Command::new(&argv[0]);
+        command
+            .args(&argv[1..])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env(protocol::PROTOCOL_ENV, protocol::PROTOCOL);
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            command.process_group(0);
+        }
+        let mut child = command.spawn().map_err(|e| {
+            service_error(
+                &Fault::Io {
+                    during: format!("starting {:?}", argv[0]),
+                    problem: e.to_string(),
+                },
+                "",
+            )
+        })?;
+        let pid = child.id();
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(ServiceError::Crashed(
+                "the adapter's pipes could not be opened".into(),
+            ));
+        };
+        let (to_child, requests) = mpsc::channel();
+        let (events, from_child) = mpsc::channel();
+        let (closed, stderr_closed) = mpsc::channel();
+        let tail = Arc::new(Mutex::new(Tail::default()));
+        spawn_writer(stdin, requests);
+        spawn_reader(stdout, events);
+        spawn_drain(stderr, Arc::clone(&tail), closed);
+        let mut session = Session {
+            child,
+            pid,
+            to_child: Some(to_child),
+            from_child,
+            stderr: tail,
+            stderr_closed,
+            next_id: 1,
+            timeout: options.timeout,
+            reaped: false,
+        };
+        match session.read_hello() {
+            Ok(hello) => Ok((session, hello)),
+            Err(mut fault) => {
+                let (status, tail) = session.terminate();
+                if let Fault::Exited { status: slot, .. } = &mut fault {
+                    *slot = status;
+                }
+                Err(service_error(&fault, &tail))
+            }
+        }
+    }
+
+    fn read_hello(&mut self) -> Result<Hello, Fault> {
+        let line = self.next_line("the handshake", Instant::now() + self.timeout)?;
+        decode_hello(&line)
+    }
+
+    /// The next non-blank line from the adapter's stdout, before `deadline`.
+    fn next_line(&mut self, during: &str, deadline: Instant) -> Result<String, Fault> {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.from_child.recv_timeout(left) {
+                Ok(Event::Line(line)) if line.trim().is_empty() => continue,
+                Ok(Event::Line(line)) => return Ok(line),
+                Ok(Event::Eof) | Err(RecvTimeoutError::Disconnected) => {
+                    return Err(Fault::Exited {
+                        during: during.to_string(),
+                        status: "status unknown".into(),
+                    })
+                }
+                Ok(Event::TooLong) => {
+                    return Err(Fault::Garbage {
+                        line: format!("(more than {MAX_LINE_BYTES} bytes without a newline)"),
+                        problem: "a line is too long".into(),
+                    })
+                }
+                Ok(Event::NotUtf8(excerpt)) => {
+                    return Err(Fault::Garbage {
+                        line: excerpt,
+                        problem: "a line is not UTF-8".into(),
+                    })
+                }
+                Ok(Event::ReadError(problem)) => {
+                    return Err(Fault::Io {
+                        during: format!("reading the adapter's stdout during {during}"),
+                        problem,
+                    })
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(Fault::Timeout {
+                        during: during.to_string(),
+                        after: self.timeout,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Send one request and wait for its answer.
+    fn call(&mut self, request: &Request) -> Result<Reply, Fault> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let during = format!("request {id} ({})", request.describe());
+        let deadline = Instant::now() + self.timeout;
+        let sent = self
+            .to_child
+            .as_ref()
+            .is_some_and(|tx| tx.send(encode_request(id, request)).is_ok());
+        if !sent {
+            // The writer stopped: the adapter closed its stdin or exited.
+            return Err(Fault::Exited {
+                during,
+                status: "status unknown".into(),
+            });
+        }
+        let line = self.next_line(&during, deadline)?;
+        decode_response(&line, id)
+    }
+
+    /// Kill the process group, reap the child, and collect the rest of stderr. Returns the
+    /// exit status as text and the stderr tail.
+    fn terminate(&mut self) -> (String, String) {
+        self.to_child = None;
+        kill_group(&mut self.child, self.pid);
+        let status = match self.child.wait() {
+            Ok(status) => describe_status(status),
+            Err(e) => format!("could not be reaped: {e}"),
+        };
+        self.reaped = true;
+        let _ = self.stderr_closed.recv_timeout(STDERR_GRACE);
+        let tail = self.stderr.lock().map(|t| t.render()).unwrap_or_default();
+        (status, tail)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if !self.reaped {
+            self.to_child = None;
+            kill_group(&mut self.child, self.pid);
+            let _ = self.child.wait();
+            self.reaped = true;
+        }
+    }
+}
+
+#[cfg(unix)]
+fn kill_group(child: &mut Child, pid: u32) {
+    if let Ok(pgid) = i32::try_from(pid) {
+        // SAFETY: kill(2) with a negative pid signals the process group the adapter leads
+        // (spawned with process_group(0)); it touches no memory of this process.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+}
+
+#[cfg(not(unix))]
+fn kill_group(child: &mut Child, _pid: u32) {
+    let _ = child.kill();
+}
+
+fn describe_status(status: ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if status.signal() == Some(libc::SIGKILL) {
+            return "still running; killed by poolcheck".into();
+        }
+    }
+    status.to_string()
+}
+
+fn spawn_writer(mut stdin: ChildStdin, requests: Receiver<String>) {
+    thread::spawn(move || {
+        for line in requests {
+            if stdin
+                .write_all(line.as_bytes())
+                .and_then(|()| stdin.flush())
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+}
+
+fn spawn_reader(stdout: ChildStdout, events: Sender<Event>) {
+    thread::spawn(move || {
+        let mut reader = BufReader::with_capacity(64 * 1024, stdout);
+        let mut buffer = Vec::new();
+        loop {
+            buffer.clear();
+            let limit = MAX_LINE_BYTES as u64 + 1;
+            let event = match (&mut reader).take(limit).read_until(b'\n', &mut buffer) {
+                Ok(0) => Event::Eof,
+                Ok(_) if buffer.len() > MAX_LINE_BYTES => Event::TooLong,
+                Ok(_) => match std::str::from_utf8(&buffer) {
+                    Ok(text) => Event::Line(text.trim_end_matches(['\n', '\r']).to_string()),
+                    Err(_) => Event::NotUtf8(protocol::excerpt(&String::from_utf8_lossy(&buffer))),
+                },
+                Err(e) => Event::ReadError(e.to_string()),
+            };
+            let last = !matches!(event, Event::Line(_));
+            if events.send(event).is_err() || last {
+                break;
+            }
+        }
+    });
+}
+
+fn spawn_drain(mut stderr: ChildStderr, tail: Arc<Mutex<Tail>>, closed: Sender<()>) {
+    thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match stderr.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if let Ok(mut tail) = tail.lock() {
+                        tail.push(&chunk[..n]);
+                    }
+                }
+            }
+        }
+        let _ = closed.send(());
+    });
+}
+
+/// Start the adapter `command` and bind it to a profile (see [`ProcessAdapter::profile`]).
+pub fn build(
+    command: &str,
+    requested: Option<&Profile>,
+    options: &AdapterOptions,
+) -> Result<(Profile, ProcessAdapter), AdapterError> {
+    let adapter = ProcessAdapter::spawn(command, options.clone())?;
+    let profile = adapter.profile(requested)?;
+    Ok((profile, adapter))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_split_like_a_shell_without_expansion() {
+        let words = split_command(r#"python3 'my dir/a.py' --bug "off by\"one" a\ b $HOME"#);
+        assert_eq!(
+            words.unwrap(),
+            vec![
+                "python3",
+                "my dir/a.py",
+                "--bug",
+                "off by\"one",
+                "a b",
+                "$HOME"
+            ]
+        );
+        assert_eq!(split_command("  x  ''  ").unwrap(), vec!["x", ""]);
+        assert!(split_command("a 'b").unwrap_err().contains("single quote"));
+        assert!(split_command("a \"b").unwrap_err().contains("double quote"));
+        assert!(split_command("   ").unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn timeouts_parse_as_positive_seconds() {
+        assert_eq!(parse_timeout("0.25"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_timeout("10"), Ok(Duration::from_secs(10)));
+        assert!(parse_timeout("0").is_err());
+        assert!(parse_timeout("-1").is_err());
+        assert!(parse_timeout("soon").is_err());
+        assert!(parse_timeout("inf").is_err());
+    }
+
+    #[test]
+    fn the_stderr_tail_keeps_the_last_lines() {
+        let mut tail = Tail::default();
+        for idx in 0..100 {
+            tail.push(format!("line {idx}\n").as_bytes());
+        }
+        let text = tail.render();
+        assert!(text.ends_with("line 99"));
+        assert_eq!(text.lines().count(), STDERR_TAIL_LINES);
+        tail.push(&vec![b'x'; 3 * STDERR_KEEP_BYTES]);
+        assert!(tail.bytes.len() <= STDERR_KEEP_BYTES);
+    }
+}
