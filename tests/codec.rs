@@ -694,13 +694,34 @@ fn control_characters_xml_refuses_mof_carries() {
 // ------------------------------------------------------------------------------------------
 // Errors: every variant, reached by a malformed input
 
+/// A reference nested `levels` times through key bindings: `INSTANCE` > `PROPERTY.REFERENCE` >
+/// `VALUE.REFERENCE`, then per level `INSTANCENAME` > `KEYBINDING` > `VALUE.REFERENCE`, then
+/// `INSTANCENAME` > `KEYBINDING` > `KEYVALUE`: valid CIM-XML `3 * levels + 6` elements deep.
+fn nested_reference(levels: usize) -> String {
+    let mut inner = r#"<INSTANCENAME CLASSNAME="Z"><KEYBINDING NAME="K"><KEYVALUE>v</KEYVALUE></KEYBINDING></INSTANCENAME>"#.to_string();
+    for _ in 0..levels {
+        inner = format!(
+            r#"<INSTANCENAME CLASSNAME="A"><KEYBINDING NAME="K"><VALUE.REFERENCE>{inner}</VALUE.REFERENCE></KEYBINDING></INSTANCENAME>"#
+        );
+    }
+    reference_xml(&inner)
+}
+
+/// 18 levels: valid CIM-XML, deeper than the default limit of 16.
 fn deep_reference() -> String {
-    // INSTANCE > PROPERTY.REFERENCE > VALUE.REFERENCE > INSTANCENAME > KEYBINDING >
-    // VALUE.REFERENCE > INSTANCENAME > KEYBINDING > KEYVALUE is 9 levels: valid CIM-XML, one
-    // level deeper than the default limit.
-    reference_xml(
-        r#"<INSTANCENAME CLASSNAME="A"><KEYBINDING NAME="K"><VALUE.REFERENCE><INSTANCENAME CLASSNAME="B"><KEYBINDING NAME="K"><KEYVALUE>v</KEYVALUE></KEYBINDING></INSTANCENAME></VALUE.REFERENCE></KEYBINDING></INSTANCENAME>"#,
-    )
+    nested_reference(4)
+}
+
+#[test]
+fn nesting_up_to_the_default_depth_decodes() {
+    // 15 levels: a reference nested three times. Each nested path is a quoted string key.
+    let mut expected = r#"Z.K="v""#.to_string();
+    for _ in 0..3 {
+        let quoted = expected.replace('\\', "\\\\").replace('"', "\\\"");
+        expected = format!(r#"A.K="{quoted}""#);
+    }
+    let i = decoded(&nested_reference(3));
+    assert_eq!(i.properties[0].value, PropertyValue::Reference(expected));
 }
 
 fn many_properties(n: usize) -> String {
@@ -1642,4 +1663,385 @@ proptest! {
         };
         prop_assert_eq!(PoolSettingData::from_instance(&pool.to_instance()), Ok(pool));
     }
+}
+
+// ------------------------------------------------------------------------------------------
+// Errors stay small, whatever the input
+
+#[test]
+fn errors_are_bounded_whatever_the_size_of_the_input() {
+    use poolcheck::codec::fuzz::MAX_ERROR_CHARS;
+    let huge = "A".repeat(60_000);
+    let inputs = [
+        format!("<{huge}/>"),
+        xml_instance(&format!("<{huge}/>")),
+        format!("<INSTANCE CLASSNAME=\"{huge}!\"/>"),
+        xml_instance(&xml_prop(&huge, "uint8", "300")),
+        xml_instance(&format!(
+            "{}{}",
+            xml_prop(&huge, "uint8", "1"),
+            xml_prop(&huge.to_lowercase(), "uint8", "1")
+        )),
+        xml_instance(&xml_prop("A", &huge, "1")),
+        format!("instance of C {{ {huge} = ; }};"),
+        format!("instance of {huge} {{ A = 1; A = 2; }};"),
+        format!("<INSTANCE CLASSNAME=\"C\"></{huge}>"),
+    ];
+    for input in &inputs {
+        let e = decode_err(input);
+        let message = e.to_string();
+        assert!(
+            message.chars().count() <= MAX_ERROR_CHARS,
+            "{} characters: {message:.300}",
+            message.chars().count()
+        );
+        assert_eq!(e.clone().bounded(), e, "not bounded: {e:?}");
+    }
+    // The views' errors too.
+    let wrong = Instance::new(huge.clone());
+    let e = PoolSettingData::from_instance(&wrong).unwrap_err();
+    assert!(e.to_string().chars().count() <= MAX_ERROR_CHARS);
+}
+
+// ------------------------------------------------------------------------------------------
+// The fuzz body, as a smoke test: the checked-in vectors, mutations of them, random bytes and
+// generated instances in every encoding
+
+/// xorshift64*: a fixed, dependency-free stream of numbers for the mutations.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+}
+
+/// Every checked-in vector and realistic input of this file, as bytes.
+fn seed_inputs() -> Vec<Vec<u8>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pywbem");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/data/pywbem reads")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "xml" || e == "mof"))
+        .collect();
+    files.sort();
+    let mut seeds: Vec<Vec<u8>> = files
+        .iter()
+        .map(|p| std::fs::read(p).expect("vector reads"))
+        .collect();
+    for text in [
+        RPSD_WMIDTD20,
+        RPSD_CIMDTD20,
+        RASD_WMIDTD20,
+        SASD_CIMDTD20,
+        RPSD_MOF,
+        RASD_MOF,
+        BILLION_LAUGHS,
+        EXTERNAL_ENTITY,
+    ] {
+        seeds.push(text.as_bytes().to_vec());
+    }
+    seeds
+}
+
+const TOKENS: &[&str] = &[
+    "<",
+    ">",
+    "/>",
+    "</",
+    "&",
+    "&amp;",
+    "&#x1;",
+    "&#xD;",
+    "&#65;",
+    "&bogus;",
+    "\"",
+    "'",
+    "=",
+    "<![CDATA[",
+    "]]>",
+    "<!--",
+    "-->",
+    "<?x?>",
+    "<!DOCTYPE x>",
+    "<VALUE>",
+    "</VALUE>",
+    "<VALUE.NULL/>",
+    "<PROPERTY NAME=\"Z\" TYPE=\"uint8\">",
+    "</PROPERTY>",
+    "TYPE=\"real32\"",
+    "<QUALIFIER NAME=\"q\" TYPE=\"string\"><VALUE>q</VALUE></QUALIFIER>",
+    "{",
+    "}",
+    ";",
+    ",",
+    "\\",
+    "\\x",
+    "NULL",
+    "TRUE",
+    "-INF",
+    "0x",
+    "1e999",
+    "instance of",
+    "[",
+    "]",
+    "/*",
+    "\u{FEFF}",
+    "\u{1F600}",
+    "\u{0}",
+    "\r\n",
+];
+
+fn mutate(seed: &[u8], other: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let mut bytes = seed.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        let at = rng.below(bytes.len() + 1);
+        match rng.below(6) {
+            0 => {
+                if let Some(b) = bytes.get_mut(at) {
+                    *b ^= 1 << rng.below(8);
+                }
+            }
+            1 => {
+                let end = (at + 1 + rng.below(16)).min(bytes.len());
+                bytes.drain(at.min(end)..end);
+            }
+            2 => {
+                let token = TOKENS[rng.below(TOKENS.len())].as_bytes();
+                bytes.splice(at..at, token.iter().copied());
+            }
+            3 => bytes.truncate(at),
+            4 => {
+                let end = (at + 1 + rng.below(64)).min(bytes.len());
+                let piece = bytes[at.min(end)..end].to_vec();
+                bytes.splice(at..at, piece);
+            }
+            _ => {
+                let from = rng.below(other.len() + 1);
+                bytes.truncate(at);
+                bytes.extend_from_slice(&other[from..]);
+            }
+        }
+    }
+    bytes
+}
+
+#[test]
+fn fuzz_body_smoke() {
+    use poolcheck::codec::fuzz::{decode_body, BodyOutcome};
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
+
+    let mut decoded = 0;
+    let mut refused = 0;
+    let mut run = |bytes: &[u8]| match decode_body(bytes) {
+        BodyOutcome::Decoded(_) => decoded += 1,
+        BodyOutcome::Refused(_) => refused += 1,
+    };
+    let seeds = seed_inputs();
+    let mut rng = Rng(0x5EED_C0DE_CAFE_F00D);
+    for (i, seed) in seeds.iter().enumerate() {
+        run(seed);
+        let other = &seeds[(i * 7 + 3) % seeds.len()];
+        let mutations = if seed.len() > 8 * 1024 { 10 } else { 60 };
+        for _ in 0..mutations {
+            run(&mutate(seed, other, &mut rng));
+        }
+    }
+    for _ in 0..500 {
+        let len = rng.below(256);
+        let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        run(&bytes);
+    }
+    let mut runner = TestRunner::new_with_rng(
+        ProptestConfig::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
+    );
+    let strategy = instance(false);
+    for _ in 0..500 {
+        let (i, _) = strategy.new_tree(&mut runner).expect("generates").current();
+        for encoding in Encoding::ALL {
+            run(encode(&i, encoding).as_bytes());
+        }
+    }
+    assert!(decoded >= 1500, "only {decoded} inputs decoded");
+    assert!(refused >= 1000, "only {refused} inputs refused");
+    assert!(decoded + refused >= 4000);
+}
+
+// ------------------------------------------------------------------------------------------
+// Memory: decoding uses at most a small multiple of the input's size (measured by a counting
+// allocator, per thread, so that tests running in parallel do not disturb one another)
+
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    pub struct Counting;
+
+    thread_local! {
+        static CURRENT: Cell<isize> = const { Cell::new(0) };
+        static PEAK: Cell<isize> = const { Cell::new(0) };
+    }
+
+    fn add(delta: isize) {
+        let _ = CURRENT.try_with(|c| {
+            let now = c.get() + delta;
+            c.set(now);
+            let _ = PEAK.try_with(|p| p.set(p.get().max(now)));
+        });
+    }
+
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let ptr = System.alloc(layout);
+            if !ptr.is_null() {
+                add(layout.size() as isize);
+            }
+            ptr
+        }
+
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            let ptr = System.alloc_zeroed(layout);
+            if !ptr.is_null() {
+                add(layout.size() as isize);
+            }
+            ptr
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            System.dealloc(ptr, layout);
+            add(-(layout.size() as isize));
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            let new = System.realloc(ptr, layout, new_size);
+            if !new.is_null() {
+                add(new_size as isize - layout.size() as isize);
+            }
+            new
+        }
+    }
+
+    /// The most bytes `f` had allocated at once on this thread (what it returns included).
+    pub fn peak<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        let start = CURRENT.with(Cell::get);
+        PEAK.with(|p| p.set(start));
+        let out = f();
+        let peak = PEAK.with(Cell::get) - start;
+        (out, peak.max(0) as usize)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: counting::Counting = counting::Counting;
+
+/// Inputs built to make a decoder allocate: many attributes, elements, array elements,
+/// entities, properties; deep nesting; long names.
+fn hostile_inputs() -> Vec<(String, String)> {
+    let attrs: String = (0..6000).map(|k| format!(" a{k}=\"\"")).collect();
+    vec![
+        ("6000 attributes".into(), format!("<INSTANCE CLASSNAME=\"C\"{attrs}/>")),
+        (
+            "many comments".into(),
+            xml_instance(&"<!---->".repeat(9000)),
+        ),
+        (
+            "1024 NULL array elements".into(),
+            xml_instance(&format!(
+                "<PROPERTY.ARRAY NAME=\"A\" TYPE=\"uint8\"><VALUE.ARRAY>{}</VALUE.ARRAY></PROPERTY.ARRAY>",
+                "<VALUE.NULL/>".repeat(1024)
+            )),
+        ),
+        (
+            "1024 empty array values".into(),
+            xml_instance(&format!(
+                "<PROPERTY.ARRAY NAME=\"A\" TYPE=\"string\"><VALUE.ARRAY>{}</VALUE.ARRAY></PROPERTY.ARRAY>",
+                "<VALUE/>".repeat(1024)
+            )),
+        ),
+        (
+            "MOF array of 1024 small integers".into(),
+            format!("instance of C {{ A = {{{}0}}; }};", "0,".repeat(1023)),
+        ),
+        (
+            "MOF array of 1024 NULLs".into(),
+            format!("instance of C {{ A = {{{}NULL}}; }};", "NULL,".repeat(1023)),
+        ),
+        (
+            "MOF 256 properties".into(),
+            format!(
+                "instance of C {{ {} }};",
+                (0..256).map(|k| format!("P{k}=1;")).collect::<String>()
+            ),
+        ),
+        ("256 properties".into(), many_properties(256)),
+        (
+            "entities".into(),
+            xml_instance(&xml_prop("A", "string", &"&amp;&#x41;".repeat(1400))),
+        ),
+        (
+            "deep nesting".into(),
+            format!("{}{}", "<INSTANCE CLASSNAME=\"C\">", "<QUALIFIER>".repeat(20_000)),
+        ),
+        ("billion laughs".into(), BILLION_LAUGHS.to_string()),
+        ("long name".into(), format!("<{}/>", "N".repeat(60_000))),
+        (
+            "namespace components".into(),
+            reference_xml(&format!(
+                "<LOCALINSTANCEPATH><LOCALNAMESPACEPATH>{}</LOCALNAMESPACEPATH><INSTANCENAME CLASSNAME=\"C\"/></LOCALINSTANCEPATH>",
+                "<NAMESPACE NAME=\"n\"/>".repeat(1024)
+            )),
+        ),
+    ]
+}
+
+/// Peak bytes allocated while decoding, against the input's size: at most
+/// `MEMORY_FACTOR * len + MEMORY_SLACK`.
+const MEMORY_FACTOR: usize = 16;
+const MEMORY_SLACK: usize = 16 * 1024;
+
+#[test]
+fn decoding_memory_is_bounded_by_a_small_multiple_of_the_input() {
+    let mut inputs: Vec<(String, String)> = seed_inputs()
+        .into_iter()
+        .enumerate()
+        .map(|(i, bytes)| {
+            (
+                format!("seed #{i}"),
+                String::from_utf8(bytes).expect("UTF-8"),
+            )
+        })
+        .collect();
+    inputs.extend(hostile_inputs());
+    let mut report = Vec::new();
+    for (label, text) in &inputs {
+        let (result, peak) = counting::peak(|| decode(text));
+        let bound = MEMORY_FACTOR * text.len() + MEMORY_SLACK;
+        report.push(format!(
+            "{label:>34}: {:>6} bytes in, peak {:>7} bytes ({:.2}x), {}",
+            text.len(),
+            peak,
+            peak as f64 / text.len().max(1) as f64,
+            if result.is_ok() { "decoded" } else { "refused" }
+        ));
+        assert!(
+            peak <= bound,
+            "{label}: decoding {} bytes allocated {peak} bytes at once (bound {bound})\n{}",
+            text.len(),
+            report.join("\n")
+        );
+    }
+    println!("{}", report.join("\n"));
 }

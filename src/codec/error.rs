@@ -2,8 +2,10 @@
 //!
 //! Every variant says *what* was wrong: which element, attribute, property or value, and where
 //! (a byte offset into the decoded text for CIM-XML, a 1-based line and column for MOF).
-//! Values quoted in errors are cut to [`MAX_QUOTED_CHARS`] characters so that an error never
-//! carries a copy of a large hostile input.
+//! Values and names quoted in errors are cut to [`MAX_QUOTED_CHARS`] characters, and free
+//! text (contexts, the XML reader's messages) to [`MAX_CONTEXT_CHARS`], so that an error never
+//! carries a copy of a large hostile input: every error the decoder and the typed views return
+//! has passed through [`CodecError::bounded`].
 
 use std::fmt;
 
@@ -11,8 +13,11 @@ use serde::{Deserialize, Serialize};
 
 use super::instance::CimType;
 
-/// Longest excerpt of an offending value kept in an error.
+/// Longest excerpt of an offending value or name kept in an error.
 pub const MAX_QUOTED_CHARS: usize = 64;
+
+/// Longest free-text part of an error (a context, a message of the XML reader, a shape).
+pub const MAX_CONTEXT_CHARS: usize = 256;
 
 /// Where in the input an error was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -167,12 +172,143 @@ pub enum CodecError {
 
 /// Cuts `value` to [`MAX_QUOTED_CHARS`] characters, marking the cut with `…`.
 pub(crate) fn quote(value: &str) -> String {
+    cut(value, MAX_QUOTED_CHARS)
+}
+
+/// Cuts `value` to `max` characters, marking the cut with `…`.
+fn cut(value: &str, max: usize) -> String {
     let mut chars = value.chars();
-    let head: String = chars.by_ref().take(MAX_QUOTED_CHARS).collect();
+    let head: String = chars.by_ref().take(max).collect();
     if chars.next().is_some() {
         format!("{head}…")
     } else {
         head
+    }
+}
+
+impl CodecError {
+    /// The same error with every name and value cut to [`MAX_QUOTED_CHARS`] characters and
+    /// every free-text part to [`MAX_CONTEXT_CHARS`], so that its size does not depend on the
+    /// size of the input. Idempotent.
+    pub fn bounded(self) -> CodecError {
+        let name = |s: String| cut(&s, MAX_QUOTED_CHARS);
+        let text = |s: String| cut(&s, MAX_CONTEXT_CHARS);
+        match self {
+            CodecError::TooDeep {
+                limit,
+                context,
+                position,
+            } => CodecError::TooDeep {
+                limit,
+                context: text(context),
+                position,
+            },
+            CodecError::TooManyProperties {
+                limit,
+                property,
+                position,
+            } => CodecError::TooManyProperties {
+                limit,
+                property: name(property),
+                position,
+            },
+            CodecError::ArrayTooLong {
+                owner,
+                limit,
+                position,
+            } => CodecError::ArrayTooLong {
+                owner: text(owner),
+                limit,
+                position,
+            },
+            CodecError::ValueTooLarge {
+                owner,
+                limit,
+                position,
+            } => CodecError::ValueTooLarge {
+                owner: text(owner),
+                limit,
+                position,
+            },
+            CodecError::Xml { offset, message } => CodecError::Xml {
+                offset,
+                message: text(message),
+            },
+            CodecError::UnexpectedElement {
+                element,
+                context,
+                offset,
+            } => CodecError::UnexpectedElement {
+                element: name(element),
+                context: text(context),
+                offset,
+            },
+            CodecError::MissingElement {
+                element,
+                parent,
+                offset,
+            } => CodecError::MissingElement {
+                element: text(element),
+                parent: name(parent),
+                offset,
+            },
+            CodecError::MissingAttribute { element, attribute } => CodecError::MissingAttribute {
+                element: name(element),
+                attribute: name(attribute),
+            },
+            CodecError::InvalidName {
+                what,
+                name: n,
+                position,
+            } => CodecError::InvalidName {
+                what: text(what),
+                name: name(n),
+                position,
+            },
+            CodecError::UnknownCimType(t) => CodecError::UnknownCimType(name(t)),
+            CodecError::InvalidValue {
+                property,
+                cim_type,
+                value,
+                reason,
+            } => CodecError::InvalidValue {
+                property: name(property),
+                cim_type,
+                value: name(value),
+                reason: text(reason),
+            },
+            CodecError::WrongShape {
+                property,
+                expected,
+                found,
+            } => CodecError::WrongShape {
+                property: name(property),
+                expected: text(expected),
+                found: text(found),
+            },
+            CodecError::DuplicateProperty { name: n, position } => CodecError::DuplicateProperty {
+                name: name(n),
+                position,
+            },
+            CodecError::Mof {
+                line,
+                column,
+                message,
+            } => CodecError::Mof {
+                line,
+                column,
+                message: text(message),
+            },
+            // `expected` is the view's own list of classes, not input.
+            CodecError::WrongClass { expected, found } => CodecError::WrongClass {
+                expected,
+                found: name(found),
+            },
+            other @ (CodecError::TooLarge { .. }
+            | CodecError::Dtd { .. }
+            | CodecError::Empty
+            | CodecError::TrailingContent { .. }) => other,
+        }
     }
 }
 

@@ -70,7 +70,9 @@
 //! # Round trips
 //!
 //! * CIM-XML: `decode(&encode(&i, Encoding::CimXml)) == Ok(i)` for every `i` for which
-//!   [`Instance::validate`] succeeds and whose text holds only characters XML 1.0 can carry.
+//!   [`Instance::validate`] succeeds and whose text holds only characters XML 1.0 can carry;
+//!   the same holds for [`Encoding::WmiDtd20`], whose qualifiers and extra attributes
+//!   decoding skips.
 //! * MOF: MOF instance text does not carry CIM types, so decoding types properties by the
 //!   form of their literals (string → `string`, `'c'` → `char16`, integer → `uint64`, or
 //!   `sint64` when negative, real → `real64`, `TRUE`/`FALSE` → `boolean`, `NULL` → a `string`
@@ -87,6 +89,7 @@
 //! which is not MOF.
 
 mod error;
+pub mod fuzz;
 mod instance;
 mod lexical;
 mod mof;
@@ -94,20 +97,34 @@ mod path;
 mod typed;
 mod xml;
 
-pub use error::{CodecError, Position, MAX_QUOTED_CHARS};
+pub use error::{CodecError, Position, MAX_CONTEXT_CHARS, MAX_QUOTED_CHARS};
 pub use instance::{CimType, Instance, Property, PropertyValue};
 pub use mof::mof_normal_form;
 pub use typed::{AllocationSettingData, PoolSettingData};
 
 use serde::{Deserialize, Serialize};
 
-/// The two text encodings of an embedded instance.
+/// The text encodings of an embedded instance: two CIM-XML shapes and MOF.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Encoding {
-    /// A DSP0201 `INSTANCE` element.
+    /// A compact DSP0201 `INSTANCE` element, as WMI's `GetText(1)` (CimDtd20) writes it.
     CimXml,
+    /// The same `INSTANCE` element with what WMI's `GetText(2)` (WmiDtd20) adds: an instance
+    /// qualifier, `CLASSORIGIN`/`PROPAGATED` attributes and a `CIMTYPE` qualifier on every
+    /// property, `REFERENCECLASS` on references. Decodes to the same instance as [`CimXml`](Encoding::CimXml).
+    WmiDtd20,
     /// MOF instance text (`instance of Class { ... };`).
     Mof,
+}
+
+impl Encoding {
+    /// Every encoding, in a fixed order.
+    pub const ALL: [Encoding; 3] = [Encoding::CimXml, Encoding::WmiDtd20, Encoding::Mof];
+
+    /// Whether the encoding is CIM-XML (either shape).
+    pub fn is_xml(self) -> bool {
+        matches!(self, Encoding::CimXml | Encoding::WmiDtd20)
+    }
 }
 
 /// Bounds on what decoding will accept. All are enforced while reading.
@@ -128,11 +145,17 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// 64 KiB, depth 8, 256 properties, 1024 array elements, 16 KiB per value.
+    /// 64 KiB, depth 16, 256 properties, 1024 array elements, 16 KiB per value.
+    ///
+    /// Depth 16 admits a reference whose key is itself a full instance path (`INSTANCE` >
+    /// `PROPERTY.REFERENCE` > `VALUE.REFERENCE` > `INSTANCEPATH` > `INSTANCENAME` >
+    /// `KEYBINDING` > `VALUE.REFERENCE` > `INSTANCEPATH` > `NAMESPACEPATH` >
+    /// `LOCALNAMESPACEPATH` > `NAMESPACE` is 11 levels), as pywbem writes association paths,
+    /// and refuses references nested beyond that.
     fn default() -> Self {
         Limits {
             max_bytes: 64 * 1024,
-            max_depth: 8,
+            max_depth: 16,
             max_properties: 256,
             max_array_len: 1024,
             max_value_bytes: 16 * 1024,
@@ -148,6 +171,10 @@ pub fn decode(text: &str) -> Result<Instance, CodecError> {
 /// Decodes one embedded instance (CIM-XML if the first character that is not whitespace or a
 /// byte-order mark is `<`, MOF otherwise).
 pub fn decode_with_limits(text: &str, limits: &Limits) -> Result<Instance, CodecError> {
+    decode_unbounded(text, limits).map_err(CodecError::bounded)
+}
+
+fn decode_unbounded(text: &str, limits: &Limits) -> Result<Instance, CodecError> {
     if text.len() > limits.max_bytes {
         return Err(CodecError::TooLarge {
             size: text.len(),
@@ -174,15 +201,17 @@ pub fn decode_with_limits(text: &str, limits: &Limits) -> Result<Instance, Codec
 pub fn encode(instance: &Instance, encoding: Encoding) -> String {
     match encoding {
         Encoding::CimXml => xml::encode(instance),
+        Encoding::WmiDtd20 => xml::encode_wmi(instance),
         Encoding::Mof => mof::encode(instance),
     }
 }
 
 /// Encodes `instance` after checking that the result will decode back: the instance must be
-/// [valid](Instance::validate) and, for CIM-XML, hold only characters XML 1.0 can carry.
+/// [valid](Instance::validate) and, for CIM-XML (either shape), hold only characters XML 1.0
+/// can carry.
 pub fn try_encode(instance: &Instance, encoding: Encoding) -> Result<String, CodecError> {
     instance.validate()?;
-    if encoding == Encoding::CimXml {
+    if encoding.is_xml() {
         if let Some((property, c)) = xml::first_unrepresentable(instance) {
             let reason = format!("U+{:04X} cannot be carried by XML 1.0", u32::from(c));
             return Err(match property {

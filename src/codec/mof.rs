@@ -23,6 +23,12 @@
 //! | `NULL`                  | `string`  | NULL, scalar                             |
 //! | `{...}`                 | array of the elements' type; `sint64` if any integer is negative, `real64` if any element is real; `string` when empty or all `NULL` |
 //!
+//! **Beyond DSP0004.** MOF has no literal for infinities and NaN, and its grammar wants at
+//! least one property in an `instance of` body. The encoder writes `INF`, `-INF` and `NaN`
+//! (as pywbem's `tomof()` writes `inf`, `-inf`, `nan`) and `{ }` for an instance without
+//! properties; the decoder reads all of these (any case). Other MOF readers may not: pywbem's
+//! compiler takes `INF` and `NaN` only as scalars, and neither `-INF` nor an empty body.
+//!
 //! The integer accessors ([`Instance::unsigned`](super::Instance::unsigned)) accept every
 //! integer type, so a `uint16` property read back from MOF as `uint64` still reads. The
 //! round trip `decode(&encode(i, Encoding::Mof))` yields [`mof_normal_form`]`(i)` for every
@@ -772,19 +778,64 @@ impl<'a> Parser<'a> {
                 position,
             });
         }
-        let mut items: Vec<(Lit, usize, usize)> = Vec::new();
+        // Elements are converted as they are read, so that an array costs its values and
+        // nothing more. The element type is the one kind of the non-NULL elements (integers
+        // and reals mix); whether an integer array is sint64 is known only at its end.
+        let mut values: Vec<Option<String>> = Vec::new();
+        let mut kind: Option<&'static str> = None;
+        let mut any_negative = false;
+        let mut above_sint64: Option<(String, usize, usize)> = None;
         if self.peek()?.tok == Tok::Punct('}') {
             self.next()?;
         } else {
             loop {
-                if items.len() >= self.limits.max_array_len {
+                if values.len() >= self.limits.max_array_len {
                     return Err(CodecError::ArrayTooLong {
                         owner: format!("property {name:?}"),
                         limit: self.limits.max_array_len,
                         position,
                     });
                 }
-                items.push(self.literal(&name)?);
+                let (lit, line, column) = self.literal(&name)?;
+                if !matches!(lit, Lit::Null) {
+                    let k = lit.kind();
+                    let numeric = |x: &str| x == "integer" || x == "real";
+                    match kind {
+                        None => kind = Some(k),
+                        Some(prev) if prev == k => {}
+                        Some(prev) if numeric(prev) && numeric(k) => kind = Some("real"),
+                        Some(prev) => {
+                            return Err(mof_error(
+                                line,
+                                column,
+                                format!(
+                                    "the array of property {name:?} mixes {prev} and {k} literals"
+                                ),
+                            ))
+                        }
+                    }
+                }
+                values.push(match lit {
+                    Lit::Null => None,
+                    Lit::Str(s) => Some(s),
+                    Lit::Char(c) => Some(c.to_string()),
+                    Lit::Bool(b) => Some(bool_text(b).to_string()),
+                    Lit::Real(text) => Some(text),
+                    Lit::Int {
+                        negative,
+                        magnitude,
+                    } => {
+                        let (_, text) = int_value(negative, magnitude, line, column)?;
+                        if negative && magnitude > 0 {
+                            any_negative = true;
+                        } else if magnitude > u128::from(i64::MAX.unsigned_abs())
+                            && above_sint64.is_none()
+                        {
+                            above_sint64 = Some((text.clone(), line, column));
+                        }
+                        Some(text)
+                    }
+                });
                 let token = self.next()?;
                 match token.tok {
                     Tok::Punct(',') => {}
@@ -802,30 +853,6 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        // The element type: the one kind of the non-NULL elements (integers and reals mix).
-        let mut kind: Option<&'static str> = None;
-        for (lit, line, column) in &items {
-            if matches!(lit, Lit::Null) {
-                continue;
-            }
-            let k = lit.kind();
-            let numeric = |x: &str| x == "integer" || x == "real";
-            match kind {
-                None => kind = Some(k),
-                Some(prev) if prev == k => {}
-                Some(prev) if numeric(prev) && numeric(k) => kind = Some("real"),
-                Some(prev) => {
-                    return Err(mof_error(
-                        *line,
-                        *column,
-                        format!("the array of property {name:?} mixes {prev} and {k} literals"),
-                    ))
-                }
-            }
-        }
-        let any_negative = items.iter().any(
-            |(lit, _, _)| matches!(lit, Lit::Int { negative: true, magnitude } if *magnitude > 0),
-        );
         let cim_type = match kind {
             None | Some("string") => CimType::String,
             Some("char") => CimType::Char16,
@@ -834,32 +861,14 @@ impl<'a> Parser<'a> {
             _ if any_negative => CimType::Sint64,
             _ => CimType::Uint64,
         };
-        let mut values = Vec::with_capacity(items.len());
-        for (lit, line, column) in items {
-            values.push(match lit {
-                Lit::Null => None,
-                Lit::Str(s) => Some(s),
-                Lit::Char(c) => Some(c.to_string()),
-                Lit::Bool(b) => Some(bool_text(b).to_string()),
-                Lit::Real(text) => Some(text),
-                Lit::Int {
-                    negative,
-                    magnitude,
-                } => {
-                    let (_, text) = int_value(negative, magnitude, line, column)?;
-                    if cim_type == CimType::Sint64
-                        && magnitude > u128::from(i64::MAX.unsigned_abs())
-                        && !negative
-                    {
-                        return Err(mof_error(
-                            line,
-                            column,
-                            format!("{text} does not fit the sint64 array of property {name:?}"),
-                        ));
-                    }
-                    Some(text)
-                }
-            });
+        if cim_type == CimType::Sint64 {
+            if let Some((text, line, column)) = above_sint64 {
+                return Err(mof_error(
+                    line,
+                    column,
+                    format!("{text} does not fit the sint64 array of property {name:?}"),
+                ));
+            }
         }
         Ok(Property {
             name,

@@ -79,6 +79,41 @@ fn put_number(instance: Instance, name: &str, cim_type: CimType, value: Option<u
     }
 }
 
+/// The class that defines `property` in the hierarchy of `class`, as WMI reports it in a
+/// property's `CLASSORIGIN`: the DMTF root classes for the properties every setting data
+/// inherits, the allocation or pool base class for the properties the views know, and
+/// `class` itself for everything else. Used only to decorate the WMI DTD 2.0 encoding.
+pub(crate) fn class_origin<'a>(class: &'a str, property: &str) -> &'a str {
+    let is = |names: &[&str]| names.iter().any(|n| lexical::names_equal(n, property));
+    let of = |classes: &[&str]| classes.iter().any(|c| lexical::names_equal(c, class));
+    if is(&["Caption", "Description", "ElementName"]) {
+        "CIM_ManagedElement"
+    } else if is(&["InstanceID"]) {
+        "CIM_SettingData"
+    } else if of(AllocationSettingData::CLASSES)
+        && (is(AllocationSettingData::KNOWN)
+            || is(&[
+                "AutomaticAllocation",
+                "AutomaticDeallocation",
+                "Parent",
+                "Connection",
+                "Address",
+                "ConsumerVisibility",
+                "MappingBehavior",
+                "VirtualQuantityUnits",
+            ]))
+    {
+        "CIM_ResourceAllocationSettingData"
+    } else if lexical::names_equal(class, "Msvm_ResourcePoolSettingData")
+        && (is(PoolSettingData::KNOWN)
+            || is(&["LoadBalancingBehavior", "MappingBehavior", "MappingOrder"]))
+    {
+        "Msvm_AbstractResourcePoolSettingData"
+    } else {
+        class
+    }
+}
+
 /// `Msvm_ResourcePoolSettingData` / `CIM_ResourcePoolSettingData`: the `PoolSettings` of
 /// `CreatePool` / `CreateChildResourcePool` and `ModifyPoolSettings`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +151,10 @@ impl PoolSettingData {
     /// Reads the view; `WrongClass` for other classes, `WrongShape`/`InvalidValue` for known
     /// properties of the wrong type or out of range (`ResourceType` must fit a `uint16`).
     pub fn from_instance(i: &Instance) -> Result<Self, CodecError> {
+        Self::read(i).map_err(CodecError::bounded)
+    }
+
+    fn read(i: &Instance) -> Result<Self, CodecError> {
         check_class(i, Self::CLASSES)?;
         Ok(PoolSettingData {
             class_name: i.class_name.clone(),
@@ -220,6 +259,10 @@ impl AllocationSettingData {
     /// properties of the wrong type or out of range (`ResourceType` must fit a `uint16`,
     /// `Weight` a `uint32`; `HostResource` is a `string[]` without NULL elements).
     pub fn from_instance(i: &Instance) -> Result<Self, CodecError> {
+        Self::read(i).map_err(CodecError::bounded)
+    }
+
+    fn read(i: &Instance) -> Result<Self, CodecError> {
         check_class(i, Self::CLASSES)?;
         Ok(AllocationSettingData {
             class_name: i.class_name.clone(),

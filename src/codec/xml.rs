@@ -35,6 +35,9 @@ use super::Limits;
 
 type Attrs = Vec<(String, String)>;
 
+/// The only attributes the `INSTANCE` grammar reads; see [`Parser::attributes`].
+const READ_ATTRIBUTES: [&str; 4] = ["NAME", "TYPE", "CLASSNAME", "VALUETYPE"];
+
 /// A simplified event.
 enum Ev {
     Start {
@@ -198,16 +201,21 @@ impl<'a> Parser<'a> {
         Ok(text.into_owned())
     }
 
+    /// The attributes the grammar reads ([`READ_ATTRIBUTES`]). Every attribute is checked
+    /// (syntax, duplicates, entity references, characters), but the others — WMI's
+    /// `CLASSORIGIN`, `PROPAGATED`, ... — are dropped at once, so that an element with
+    /// thousands of attributes costs no memory.
     fn attributes(&self, start: &BytesStart<'_>, offset: usize) -> Result<Attrs, CodecError> {
         let mut attrs = Vec::new();
         for attribute in start.attributes() {
             let attribute =
                 attribute.map_err(|e| self.xml_error(offset, format!("bad attribute: {e}")))?;
             let key = std::str::from_utf8(attribute.key.as_ref())
-                .map_err(|e| self.xml_error(offset, format!("invalid UTF-8: {e}")))?
-                .to_string();
+                .map_err(|e| self.xml_error(offset, format!("invalid UTF-8: {e}")))?;
             let value = self.unescape(&attribute.value, offset, true)?;
-            attrs.push((key, value));
+            if READ_ATTRIBUTES.contains(&key) {
+                attrs.push((key.to_string(), value));
+            }
         }
         Ok(attrs)
     }
@@ -1188,29 +1196,93 @@ fn write_value(out: &mut String, value: &PropertyValue) {
     }
 }
 
-/// Writes `instance` as one compact CIM-XML `INSTANCE` element.
+/// Writes `instance` as one compact CIM-XML `INSTANCE` element: the DSP0201 grammar and
+/// nothing more, as `GetText(1)` (CimDtd20) writes a freshly built instance.
 pub(crate) fn encode(instance: &Instance) -> String {
+    write_instance(instance, false)
+}
+
+/// Writes `instance` as WMI's `GetText(2)` (WmiDtd20) shapes it: the same grammar, plus what
+/// WMI adds and a decoder must skip — an instance qualifier, `CLASSORIGIN` and `PROPAGATED`
+/// on every property, a `CIMTYPE` qualifier before every value, and `REFERENCECLASS` on
+/// references. Qualifiers are dropped and unknown attributes ignored by [`decode`], so the
+/// result decodes to exactly what [`encode`] would give. WMI's system properties (`__PATH`,
+/// `__CLASS`, ...) are not added: they would be properties of the decoded instance.
+pub(crate) fn encode_wmi(instance: &Instance) -> String {
+    write_instance(instance, true)
+}
+
+/// One WMI-style qualifier element with a single value.
+fn write_qualifier(
+    out: &mut String,
+    name: &str,
+    cim_type: &str,
+    extra: &[(&str, &str)],
+    value: &str,
+) {
+    let mut attrs = vec![("NAME", name), ("PROPAGATED", "true"), ("TYPE", cim_type)];
+    attrs.extend_from_slice(extra);
+    open_tag(out, "QUALIFIER", &attrs);
+    text_element(out, "VALUE", &[], value);
+    close_tag(out, "QUALIFIER");
+}
+
+fn write_instance(instance: &Instance, wmi: bool) -> String {
     let mut out = String::new();
     open_tag(&mut out, "INSTANCE", &[("CLASSNAME", &instance.class_name)]);
+    if wmi {
+        write_qualifier(
+            &mut out,
+            "dynamic",
+            "boolean",
+            &[("TOSUBCLASS", "false"), ("TOINSTANCE", "true")],
+            "TRUE",
+        );
+    }
     for p in &instance.properties {
-        let element = if p.cim_type == CimType::Reference {
-            open_tag(&mut out, "PROPERTY.REFERENCE", &[("NAME", &p.name)]);
-            "PROPERTY.REFERENCE"
-        } else if p.is_array {
-            open_tag(
-                &mut out,
-                "PROPERTY.ARRAY",
-                &[("NAME", &p.name), ("TYPE", p.cim_type.name())],
-            );
-            "PROPERTY.ARRAY"
+        let origin = super::typed::class_origin(&instance.class_name, &p.name);
+        let propagated = if lexical::names_equal(origin, &instance.class_name) {
+            "false"
         } else {
-            open_tag(
-                &mut out,
-                "PROPERTY",
-                &[("NAME", &p.name), ("TYPE", p.cim_type.name())],
-            );
-            "PROPERTY"
+            "true"
         };
+        let mut attrs: Vec<(&str, &str)> = vec![("NAME", &p.name)];
+        if wmi {
+            attrs.push(("CLASSORIGIN", origin));
+            attrs.push(("PROPAGATED", propagated));
+        }
+        let reference_class = match &p.value {
+            PropertyValue::Reference(text) => path::parse(text).ok().map(|path| path.class),
+            _ => None,
+        };
+        let element = if p.cim_type == CimType::Reference {
+            if let (true, Some(class)) = (wmi, &reference_class) {
+                attrs.push(("REFERENCECLASS", class));
+            }
+            "PROPERTY.REFERENCE"
+        } else {
+            attrs.push(("TYPE", p.cim_type.name()));
+            if p.is_array {
+                "PROPERTY.ARRAY"
+            } else {
+                "PROPERTY"
+            }
+        };
+        open_tag(&mut out, element, &attrs);
+        if wmi {
+            let cim_type = match (&reference_class, p.cim_type) {
+                (Some(class), _) => format!("ref:{class}"),
+                (None, CimType::Reference) => "ref".to_string(),
+                (None, t) => t.name().to_string(),
+            };
+            write_qualifier(
+                &mut out,
+                "CIMTYPE",
+                "string",
+                &[("TOINSTANCE", "true")],
+                &cim_type,
+            );
+        }
         write_value(&mut out, &p.value);
         close_tag(&mut out, element);
     }
