@@ -42,6 +42,9 @@ use crate::sut::{
 /// The per-call timeout when none is configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long an adapter may take to print its hello line when nothing else is configured.
+pub const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The longest line accepted from an adapter's stdout.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
@@ -56,14 +59,17 @@ const STDERR_GRACE: Duration = Duration::from_secs(2);
 /// How an adapter process is run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdapterOptions {
-    /// How long poolcheck waits for the hello line and for each answer.
+    /// How long poolcheck waits for each answer.
     pub timeout: Duration,
+    /// How long poolcheck waits for the hello line after starting the adapter.
+    pub startup_timeout: Duration,
 }
 
 impl Default for AdapterOptions {
     fn default() -> Self {
         AdapterOptions {
             timeout: DEFAULT_TIMEOUT,
+            startup_timeout: DEFAULT_STARTUP_TIMEOUT,
         }
     }
 }
@@ -420,7 +426,7 @@ impl Session {
             timeout: options.timeout,
             reaped: false,
         };
-        match session.read_hello() {
+        match session.read_hello(options.startup_timeout) {
             Ok(hello) => Ok((session, hello)),
             Err(mut fault) => {
                 let (status, tail) = session.terminate();
@@ -432,13 +438,14 @@ impl Session {
         }
     }
 
-    fn read_hello(&mut self) -> Result<Hello, Fault> {
-        let line = self.next_line("the handshake", Instant::now() + self.timeout)?;
+    fn read_hello(&mut self, timeout: Duration) -> Result<Hello, Fault> {
+        let line = self.next_line("the handshake", timeout)?;
         decode_hello(&line)
     }
 
-    /// The next non-blank line from the adapter's stdout, before `deadline`.
-    fn next_line(&mut self, during: &str, deadline: Instant) -> Result<String, Fault> {
+    /// The next non-blank line from the adapter's stdout, within `timeout`.
+    fn next_line(&mut self, during: &str, timeout: Duration) -> Result<String, Fault> {
+        let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.from_child.recv_timeout(left) {
@@ -471,7 +478,7 @@ impl Session {
                 Err(RecvTimeoutError::Timeout) => {
                     return Err(Fault::Timeout {
                         during: during.to_string(),
-                        after: self.timeout,
+                        after: timeout,
                     })
                 }
             }
@@ -483,7 +490,6 @@ impl Session {
         let id = self.next_id;
         self.next_id += 1;
         let during = format!("request {id} ({})", request.describe());
-        let deadline = Instant::now() + self.timeout;
         let sent = self
             .to_child
             .as_ref()
@@ -495,7 +501,7 @@ impl Session {
                 status: "status unknown".into(),
             });
         }
-        let line = self.next_line(&during, deadline)?;
+        let line = self.next_line(&during, self.timeout)?;
         decode_response(&line, id)
     }
 

@@ -69,6 +69,7 @@ pub fn run(args: &RunArgs) -> Result<Outcome, String> {
     };
     let options = AdapterOptions {
         timeout: args.timeout.unwrap_or(process::DEFAULT_TIMEOUT),
+        ..AdapterOptions::default()
     };
     let mut targets = build_targets(&args.target, &requested, &options)?;
     let mut recorder = match &args.record {
