@@ -3,10 +3,11 @@
 //!
 //! `--target exec:'COMMAND ARGS'` starts `COMMAND` (split by [`split_command`]: POSIX-shell
 //! quoting, no expansion, no shell) with piped stdin, stdout and stderr, in its own process
-//! group, with `POOLCHECK_PROTOCOL=poolcheck-adapter/1` in its environment. Three threads serve
-//! the pipes, so the caller never blocks on the child: a writer takes request lines off a
-//! channel, a reader turns stdout into lines on a channel that the caller waits on with the
-//! per-call timeout, and a drain keeps the last lines of stderr in a bounded buffer.
+//! group, with `POOLCHECK_PROTOCOL=poolcheck-adapter/1` in its environment. The caller never
+//! blocks on the child past the per-call timeout: on Unix it writes and reads non-blocking
+//! pipes itself, waiting in `poll(2)`; elsewhere (or with [`AdapterOptions::threads`]) a
+//! writer and a reader thread hand lines over channels ([`link`]). A thread drains stderr
+//! into a bounded buffer whose last lines go into every failure message.
 //!
 //! Whatever goes wrong — the adapter exits, hangs past the timeout, prints garbage, answers
 //! another request than the pending one — the child's whole process group is killed and
@@ -19,10 +20,12 @@
 //! This module knows processes, pipes and deadlines. It refuses to know what the messages
 //! mean (that is [`super::protocol`]) or whether an answer is right (that is the harness).
 
+mod link;
+
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::io::Read;
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -38,6 +41,7 @@ use crate::sut::{
     CallReply, HostFixture, JobView, MethodCall, ObjectPath, PoolService, ServiceDescription,
     ServiceError, Snapshot,
 };
+use link::{Link, LinkError};
 
 /// The per-call timeout when none is configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -63,6 +67,9 @@ pub struct AdapterOptions {
     pub timeout: Duration,
     /// How long poolcheck waits for the hello line after starting the adapter.
     pub startup_timeout: Duration,
+    /// Serve the pipes with a reader and a writer thread instead of `poll(2)` (always the
+    /// case off Unix).
+    pub threads: bool,
 }
 
 impl Default for AdapterOptions {
@@ -70,6 +77,7 @@ impl Default for AdapterOptions {
         AdapterOptions {
             timeout: DEFAULT_TIMEOUT,
             startup_timeout: DEFAULT_STARTUP_TIMEOUT,
+            threads: false,
         }
     }
 }
@@ -330,15 +338,6 @@ impl PoolService for ProcessAdapter {
     }
 }
 
-/// What the stdout reader saw.
-enum Event {
-    Line(String),
-    Eof,
-    TooLong,
-    NotUtf8(String),
-    ReadError(String),
-}
-
 /// The last bytes an adapter wrote to stderr.
 #[derive(Default)]
 struct Tail {
@@ -365,8 +364,7 @@ impl Tail {
 struct Session {
     child: Child,
     pid: u32,
-    to_child: Option<Sender<String>>,
-    from_child: Receiver<Event>,
+    link: Box<dyn Link>,
     stderr: Arc<Mutex<Tail>>,
     stderr_closed: Receiver<()>,
     next_id: u64,
@@ -408,18 +406,23 @@ impl Session {
                 "the adapter's pipes could not be opened".into(),
             ));
         };
-        let (to_child, requests) = mpsc::channel();
-        let (events, from_child) = mpsc::channel();
         let (closed, stderr_closed) = mpsc::channel();
         let tail = Arc::new(Mutex::new(Tail::default()));
-        spawn_writer(stdin, requests);
-        spawn_reader(stdout, events);
         spawn_drain(stderr, Arc::clone(&tail), closed);
+        let link = match link::open(stdin, stdout, options.threads) {
+            Ok(link) => link,
+            Err(e) => {
+                kill_group(&mut child, pid);
+                let _ = child.wait();
+                return Err(ServiceError::Crashed(format!(
+                    "the adapter's pipes could not be set up: {e}"
+                )));
+            }
+        };
         let mut session = Session {
             child,
             pid,
-            to_child: Some(to_child),
-            from_child,
+            link,
             stderr: tail,
             stderr_closed,
             next_id: 1,
@@ -439,48 +442,22 @@ impl Session {
     }
 
     fn read_hello(&mut self, timeout: Duration) -> Result<Hello, Fault> {
-        let line = self.next_line("the handshake", timeout)?;
+        let line = self.next_line("the handshake", timeout, Instant::now() + timeout)?;
         decode_hello(&line)
     }
 
-    /// The next non-blank line from the adapter's stdout, within `timeout`.
-    fn next_line(&mut self, during: &str, timeout: Duration) -> Result<String, Fault> {
-        let deadline = Instant::now() + timeout;
+    /// The next non-blank line from the adapter's stdout, before `deadline`.
+    fn next_line(
+        &mut self,
+        during: &str,
+        timeout: Duration,
+        deadline: Instant,
+    ) -> Result<String, Fault> {
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.from_child.recv_timeout(left) {
-                Ok(Event::Line(line)) if line.trim().is_empty() => continue,
-                Ok(Event::Line(line)) => return Ok(line),
-                Ok(Event::Eof) | Err(RecvTimeoutError::Disconnected) => {
-                    return Err(Fault::Exited {
-                        during: during.to_string(),
-                        status: "status unknown".into(),
-                    })
-                }
-                Ok(Event::TooLong) => {
-                    return Err(Fault::Garbage {
-                        line: format!("(more than {MAX_LINE_BYTES} bytes without a newline)"),
-                        problem: "a line is too long".into(),
-                    })
-                }
-                Ok(Event::NotUtf8(excerpt)) => {
-                    return Err(Fault::Garbage {
-                        line: excerpt,
-                        problem: "a line is not UTF-8".into(),
-                    })
-                }
-                Ok(Event::ReadError(problem)) => {
-                    return Err(Fault::Io {
-                        during: format!("reading the adapter's stdout during {during}"),
-                        problem,
-                    })
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    return Err(Fault::Timeout {
-                        during: during.to_string(),
-                        after: timeout,
-                    })
-                }
+            match self.link.receive(deadline) {
+                Ok(line) if line.trim().is_empty() => continue,
+                Ok(line) => return Ok(line),
+                Err(e) => return Err(link_fault(e, during, timeout)),
             }
         }
     }
@@ -490,25 +467,18 @@ impl Session {
         let id = self.next_id;
         self.next_id += 1;
         let during = format!("request {id} ({})", request.describe());
-        let sent = self
-            .to_child
-            .as_ref()
-            .is_some_and(|tx| tx.send(encode_request(id, request)).is_ok());
-        if !sent {
-            // The writer stopped: the adapter closed its stdin or exited.
-            return Err(Fault::Exited {
-                during,
-                status: "status unknown".into(),
-            });
-        }
-        let line = self.next_line(&during, self.timeout)?;
+        let deadline = Instant::now() + self.timeout;
+        self.link
+            .send(encode_request(id, request), deadline)
+            .map_err(|e| link_fault(e, &during, self.timeout))?;
+        let line = self.next_line(&during, self.timeout, deadline)?;
         decode_response(&line, id)
     }
 
     /// Kill the process group, reap the child, and collect the rest of stderr. Returns the
     /// exit status as text and the stderr tail.
     fn terminate(&mut self) -> (String, String) {
-        self.to_child = None;
+        self.link.close();
         kill_group(&mut self.child, self.pid);
         let status = match self.child.wait() {
             Ok(status) => describe_status(status),
@@ -524,7 +494,7 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         if !self.reaped {
-            self.to_child = None;
+            self.link.close();
             kill_group(&mut self.child, self.pid);
             let _ = self.child.wait();
             self.reaped = true;
@@ -560,42 +530,30 @@ fn describe_status(status: ExitStatus) -> String {
     status.to_string()
 }
 
-fn spawn_writer(mut stdin: ChildStdin, requests: Receiver<String>) {
-    thread::spawn(move || {
-        for line in requests {
-            if stdin
-                .write_all(line.as_bytes())
-                .and_then(|()| stdin.flush())
-                .is_err()
-            {
-                break;
-            }
-        }
-    });
-}
-
-fn spawn_reader(stdout: ChildStdout, events: Sender<Event>) {
-    thread::spawn(move || {
-        let mut reader = BufReader::with_capacity(64 * 1024, stdout);
-        let mut buffer = Vec::new();
-        loop {
-            buffer.clear();
-            let limit = MAX_LINE_BYTES as u64 + 1;
-            let event = match (&mut reader).take(limit).read_until(b'\n', &mut buffer) {
-                Ok(0) => Event::Eof,
-                Ok(_) if buffer.len() > MAX_LINE_BYTES => Event::TooLong,
-                Ok(_) => match std::str::from_utf8(&buffer) {
-                    Ok(text) => Event::Line(text.trim_end_matches(['\n', '\r']).to_string()),
-                    Err(_) => Event::NotUtf8(protocol::excerpt(&String::from_utf8_lossy(&buffer))),
-                },
-                Err(e) => Event::ReadError(e.to_string()),
-            };
-            let last = !matches!(event, Event::Line(_));
-            if events.send(event).is_err() || last {
-                break;
-            }
-        }
-    });
+/// What a link failure means at the boundary.
+fn link_fault(error: LinkError, during: &str, timeout: Duration) -> Fault {
+    match error {
+        LinkError::Closed => Fault::Exited {
+            during: during.to_string(),
+            status: "status unknown".into(),
+        },
+        LinkError::Timeout => Fault::Timeout {
+            during: during.to_string(),
+            after: timeout,
+        },
+        LinkError::TooLong => Fault::Garbage {
+            line: format!("(more than {MAX_LINE_BYTES} bytes without a newline)"),
+            problem: "a line is too long".into(),
+        },
+        LinkError::NotUtf8(excerpt) => Fault::Garbage {
+            line: excerpt,
+            problem: "a line is not UTF-8".into(),
+        },
+        LinkError::Io(problem) => Fault::Io {
+            during: format!("talking to the adapter during {during}"),
+            problem,
+        },
+    }
 }
 
 fn spawn_drain(mut stderr: ChildStderr, tail: Arc<Mutex<Tail>>, closed: Sender<()>) {
