@@ -9,6 +9,7 @@
 //! The harness refuses to know how results look (that is `report`) and which implementation
 //! it is talking to beyond the trait; it never reads the reference implementation's state.
 
+pub mod fuzz;
 pub mod render;
 pub mod runner;
 pub mod stats;

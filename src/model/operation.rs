@@ -8,10 +8,11 @@
 //! shrinking numbers) keeps it meaningful. The dialect decides which method an operation
 //! becomes: `Create` is `CreatePool` (Msvm) or `CreateChildResourcePool` (CIM).
 
+use arbitrary::Arbitrary;
 use serde::{Deserialize, Serialize};
 
 /// One step of a conformance run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 #[serde(rename_all = "snake_case")]
 pub enum Operation {
     /// `CreatePool` / `CreateChildResourcePool`.
@@ -31,11 +32,11 @@ pub enum Operation {
 }
 
 /// Picks a resource type of the host fixture: index modulo the number of types.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 pub struct TypeSel(pub u8);
 
 /// Picks a pool.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 #[serde(rename_all = "snake_case")]
 pub enum PoolSel {
     /// The n-th live pool of the operation's resource type, newest first (modulo their
@@ -52,7 +53,7 @@ pub enum PoolSel {
 }
 
 /// Picks a PoolID.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 #[serde(rename_all = "snake_case")]
 pub enum IdSel {
     /// `P<n>`: from a small space, so clashes also happen by chance.
@@ -64,7 +65,7 @@ pub enum IdSel {
 
 /// How large an allocation is, relative to what its parent (or, shared, its parents
 /// together) has free when the step runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 #[serde(rename_all = "snake_case")]
 pub enum Amount {
     /// `free * n / 4`, n in 0..=4.
@@ -78,7 +79,7 @@ pub enum Amount {
 }
 
 /// The Limit written beside a Reservation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 #[serde(rename_all = "snake_case")]
 pub enum LimitSel {
     /// No Limit property.
@@ -92,7 +93,7 @@ pub enum LimitSel {
 }
 
 /// Which host resources a named or path allocation asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 #[serde(rename_all = "snake_case")]
 pub enum ResSel {
     /// The subset of the parent's (shared: the parents' together) host resources whose bits
@@ -105,7 +106,7 @@ pub enum ResSel {
 }
 
 /// One element of AllocationSettings / Settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 pub struct AllocSel {
     pub amount: Amount,
     pub limit: LimitSel,
@@ -115,7 +116,7 @@ pub struct AllocSel {
 }
 
 /// How the embedded instances of a step are written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 #[serde(rename_all = "snake_case")]
 pub enum EncodingSel {
     CimXml,
@@ -123,7 +124,7 @@ pub enum EncodingSel {
 }
 
 /// A deliberate defect in how a step's call is put on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 #[serde(rename_all = "snake_case")]
 pub enum Fault {
     None,
@@ -150,7 +151,7 @@ pub enum Fault {
 }
 
 /// Ways of breaking an embedded instance's text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 #[serde(rename_all = "snake_case")]
 pub enum Malformation {
     /// Cut the text in half.
@@ -165,7 +166,7 @@ pub enum Malformation {
     Empty,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 pub struct CreateOp {
     pub resource: TypeSel,
     pub pool_id: IdSel,
@@ -177,7 +178,7 @@ pub struct CreateOp {
     pub fault: Fault,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 pub struct ChangeParentsOp {
     /// The child whose parents change; `Live` counts over pools of every type here.
     pub child: PoolSel,
@@ -187,7 +188,7 @@ pub struct ChangeParentsOp {
     pub fault: Fault,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 pub struct ChangeSettingsOp {
     pub child: PoolSel,
     pub pool_id: IdSel,
@@ -198,7 +199,7 @@ pub struct ChangeSettingsOp {
     pub fault: Fault,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 pub struct DeleteOp {
     /// `Live` counts over pools of every type here.
     pub pool: PoolSel,
@@ -206,7 +207,7 @@ pub struct DeleteOp {
 }
 
 /// Picks a host resource for the root-pool methods.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceSel {
     /// The n-th host resource of the operation's type.
@@ -217,7 +218,7 @@ pub enum DeviceSel {
     Unknown(u8),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 pub struct CreateRootOp {
     pub resource: TypeSel,
     pub element_name: Option<u8>,
@@ -225,7 +226,7 @@ pub struct CreateRootOp {
     pub fault: Fault,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 pub struct HostResourcesOp {
     /// `Live` counts over pools of every type here.
     pub pool: PoolSel,
