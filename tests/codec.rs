@@ -2045,3 +2045,73 @@ fn decoding_memory_is_bounded_by_a_small_multiple_of_the_input() {
     }
     println!("{}", report.join("\n"));
 }
+
+// ------------------------------------------------------------------------------------------
+// Character references: the decoder's unescaping agrees with quick-xml's
+
+fn reference_soup() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            "[a-z ;#x0-9]{0,4}",
+            Just("&amp;".to_string()),
+            Just("&lt;".to_string()),
+            Just("&gt;".to_string()),
+            Just("&quot;".to_string()),
+            Just("&apos;".to_string()),
+            Just("&".to_string()),
+            Just(";".to_string()),
+            "&#[0-9]{1,8};",
+            "&#x[0-9a-fA-F]{1,7};",
+            "&#x(FFFE|FFFF|D800|110000|0|1F|20|7F);",
+            "&#[xX+-]?[0-9a-fA-F]{0,3};",
+            "&[a-zA-Z]{1,12};",
+            "&[a-z]{1,3}",
+        ],
+        0..6,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn unescaping_agrees_with_quick_xml(raw in reference_soup()) {
+        let text = xml_instance(&xml_prop("A", "string", &raw));
+        let expected = quick_xml::escape::unescape(&raw)
+            .ok()
+            .filter(|s| {
+                !s.chars().any(|c| {
+                    (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+                })
+            });
+        match (decode(&text), expected) {
+            (Ok(i), Some(s)) => prop_assert_eq!(
+                &i.properties[0].value,
+                &PropertyValue::Scalar(s.into_owned())
+            ),
+            (Err(CodecError::Xml { .. }), None) => {}
+            (got, want) => prop_assert!(false, "{raw:?}: decoded {got:?}, quick-xml says {want:?}"),
+        }
+    }
+}
+
+#[test]
+fn duplicate_names_are_found_ignoring_case_beyond_ascii() {
+    let text = xml_instance(&format!(
+        "{}{}",
+        xml_prop("Größe", "uint8", "1"),
+        xml_prop("GRÖSSE", "uint8", "2")
+    ));
+    // "Größe" and "GRÖSSE" differ ("ß" lower-cases to itself); "Ä" and "ä" do not.
+    assert!(decode(&text).is_ok());
+    let text = xml_instance(&format!(
+        "{}{}",
+        xml_prop("Äb", "uint8", "1"),
+        xml_prop("äB", "uint8", "2")
+    ));
+    assert!(matches!(
+        decode(&text),
+        Err(CodecError::DuplicateProperty { .. })
+    ));
+}

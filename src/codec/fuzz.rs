@@ -15,7 +15,7 @@
 //!   to itself through both CIM-XML shapes (when XML 1.0 can carry its text) and to its
 //!   [`mof_normal_form`] through MOF;
 //! * the typed views either refuse an instance or read it, and what they read writes back to
-//!   an instance they read the same way.
+//!   an instance they read the same way; reading a borrowed or an owned instance is the same.
 //!
 //! It knows nothing of the harness, the reference implementation or the fuzzing engine.
 
@@ -150,4 +150,14 @@ fn check_views(instance: &Instance) {
         ),
         Err(e) => bounded(&e),
     }
+    assert_eq!(
+        PoolSettingData::from_owned(instance.clone()),
+        PoolSettingData::from_instance(instance),
+        "the pool setting data view reads an owned instance differently"
+    );
+    assert_eq!(
+        AllocationSettingData::from_owned(instance.clone()),
+        AllocationSettingData::from_instance(instance),
+        "the allocation setting data view reads an owned instance differently"
+    );
 }

@@ -77,9 +77,15 @@ impl CimType {
 
     /// The type with this CIM name, ignoring ASCII case; `None` for anything else.
     pub fn from_name(s: &str) -> Option<CimType> {
+        // Exact spelling first: it is what every writer uses.
         CimType::ALL
             .into_iter()
-            .find(|t| t.name().eq_ignore_ascii_case(s))
+            .find(|t| t.name() == s)
+            .or_else(|| {
+                CimType::ALL
+                    .into_iter()
+                    .find(|t| t.name().eq_ignore_ascii_case(s))
+            })
     }
 
     /// Whether this is one of the eight integer types.
@@ -278,8 +284,8 @@ impl Instance {
     }
 
     /// A scalar property's value and type, `None` when absent or NULL; `WrongShape` for arrays.
-    fn scalar(&self, name: &str) -> Result<Option<(&Property, &str)>, CodecError> {
-        let Some(p) = self.property(name) else {
+    fn scalar_of(p: Option<&Property>) -> Result<Option<(&Property, &str)>, CodecError> {
+        let Some(p) = p else {
             return Ok(None);
         };
         if p.is_array {
@@ -303,7 +309,12 @@ impl Instance {
     /// A `string` scalar: `None` when absent or NULL; `WrongShape` when the property is an
     /// array or declares another type.
     pub fn string(&self, name: &str) -> Result<Option<String>, CodecError> {
-        let Some((p, text)) = self.scalar(name)? else {
+        Self::string_of(self.property(name))
+    }
+
+    /// [`Instance::string`] of a property already looked up.
+    pub(crate) fn string_of(p: Option<&Property>) -> Result<Option<String>, CodecError> {
+        let Some((p, text)) = Self::scalar_of(p)? else {
             return Ok(None);
         };
         if p.cim_type != CimType::String {
@@ -320,7 +331,12 @@ impl Instance {
     /// The text must be a valid integer within the declared type's range; negative values
     /// are an `InvalidValue` error. Other types are `WrongShape`.
     pub fn unsigned(&self, name: &str) -> Result<Option<u64>, CodecError> {
-        let Some((p, value)) = self.integer(name)? else {
+        Self::unsigned_of(self.property(name))
+    }
+
+    /// [`Instance::unsigned`] of a property already looked up.
+    pub(crate) fn unsigned_of(p: Option<&Property>) -> Result<Option<u64>, CodecError> {
+        let Some((p, value)) = Self::integer_of(p)? else {
             return Ok(None);
         };
         u64::try_from(value).map(Some).map_err(|_| {
@@ -336,7 +352,12 @@ impl Instance {
     /// An integer scalar of any `uintN`/`sintN` type as an `i64`: `None` when absent or NULL.
     /// Values above `i64::MAX` are an `InvalidValue` error.
     pub fn signed(&self, name: &str) -> Result<Option<i64>, CodecError> {
-        let Some((p, value)) = self.integer(name)? else {
+        Self::signed_of(self.property(name))
+    }
+
+    /// [`Instance::signed`] of a property already looked up.
+    pub(crate) fn signed_of(p: Option<&Property>) -> Result<Option<i64>, CodecError> {
+        let Some((p, value)) = Self::integer_of(p)? else {
             return Ok(None);
         };
         i64::try_from(value).map(Some).map_err(|_| {
@@ -349,8 +370,8 @@ impl Instance {
         })
     }
 
-    fn integer(&self, name: &str) -> Result<Option<(&Property, i128)>, CodecError> {
-        let Some((p, text)) = self.scalar(name)? else {
+    fn integer_of(p: Option<&Property>) -> Result<Option<(&Property, i128)>, CodecError> {
+        let Some((p, text)) = Self::scalar_of(p)? else {
             return Ok(None);
         };
         if !p.cim_type.is_integer() {
@@ -367,7 +388,12 @@ impl Instance {
 
     /// A `boolean` scalar: `None` when absent or NULL.
     pub fn boolean(&self, name: &str) -> Result<Option<bool>, CodecError> {
-        let Some((p, text)) = self.scalar(name)? else {
+        Self::boolean_of(self.property(name))
+    }
+
+    /// [`Instance::boolean`] of a property already looked up.
+    pub(crate) fn boolean_of(p: Option<&Property>) -> Result<Option<bool>, CodecError> {
+        let Some((p, text)) = Self::scalar_of(p)? else {
             return Ok(None);
         };
         if p.cim_type != CimType::Boolean {
@@ -385,7 +411,12 @@ impl Instance {
     /// A `string[]` property: `None` when absent or NULL; a NULL element is an
     /// `InvalidValue` error; scalars and other types are `WrongShape`.
     pub fn string_array(&self, name: &str) -> Result<Option<Vec<String>>, CodecError> {
-        let Some(p) = self.property(name) else {
+        Self::string_array_of(self.property(name))
+    }
+
+    /// [`Instance::string_array`] of a property already looked up.
+    pub(crate) fn string_array_of(p: Option<&Property>) -> Result<Option<Vec<String>>, CodecError> {
+        let Some(p) = p else {
             return Ok(None);
         };
         if !p.is_array || p.cim_type != CimType::String {

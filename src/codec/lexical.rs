@@ -19,6 +19,15 @@ pub(crate) fn is_identifier_start(c: char) -> bool {
 
 /// A CIM identifier (class, property, key or qualifier name), as DSP0004 defines it.
 pub(crate) fn is_identifier(s: &str) -> bool {
+    if s.is_ascii() {
+        let bytes = s.as_bytes();
+        return bytes
+            .first()
+            .is_some_and(|b| *b == b'_' || b.is_ascii_alphabetic())
+            && bytes
+                .iter()
+                .all(|b| *b == b'_' || b.is_ascii_alphanumeric());
+    }
     let mut chars = s.chars();
     match chars.next() {
         Some(first) if is_identifier_start(first) => {
@@ -30,15 +39,25 @@ pub(crate) fn is_identifier(s: &str) -> bool {
 
 /// The form of a CIM name used to compare names: CIM names are case-insensitive.
 pub(crate) fn fold_name(s: &str) -> String {
-    s.chars().flat_map(char::to_lowercase).collect()
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.chars().flat_map(char::to_lowercase).collect()
+    }
 }
 
-/// Whether two CIM names are equal ignoring case.
+/// Whether two CIM names are equal ignoring case. Names are almost always ASCII, where
+/// comparing ignoring ASCII case decides; only other names pay for Unicode lower-casing.
 pub(crate) fn names_equal(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
-        || a.chars()
-            .flat_map(char::to_lowercase)
-            .eq(b.chars().flat_map(char::to_lowercase))
+    if a.len() == b.len() && a.eq_ignore_ascii_case(b) {
+        return true;
+    }
+    if a.is_ascii() && b.is_ascii() {
+        return false;
+    }
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
 }
 
 /// XML whitespace (`S` production): space, tab, CR, LF.

@@ -11,7 +11,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::{invalid_value, CodecError};
-use super::instance::{CimType, Instance, Property};
+use std::borrow::Cow;
+
+use super::instance::{CimType, Instance, Property, PropertyValue};
 use super::lexical;
 
 fn check_class(instance: &Instance, classes: &[&str]) -> Result<(), CodecError> {
@@ -25,25 +27,90 @@ fn check_class(instance: &Instance, classes: &[&str]) -> Result<(), CodecError> 
     }
 }
 
-fn others(instance: &Instance, known: &[&str]) -> Vec<Property> {
-    instance
-        .properties
-        .iter()
-        .filter(|p| !known.iter().any(|k| lexical::names_equal(k, &p.name)))
-        .cloned()
-        .collect()
+/// An instance's properties, sorted in one pass into those a view knows (by their place in
+/// the view's `KNOWN` list; the first of equal names) and the others, in order. Borrowed from
+/// an instance the caller keeps, or owned when the view consumes it (nothing is cloned then).
+struct Sorted<'i> {
+    known_names: &'static [&'static str],
+    known: Vec<Option<Cow<'i, Property>>>,
+    other: Vec<Property>,
+}
+
+impl<'i> Sorted<'i> {
+    fn new(
+        properties: impl Iterator<Item = Cow<'i, Property>>,
+        known_names: &'static [&'static str],
+    ) -> Self {
+        let mut known: Vec<Option<Cow<'i, Property>>> = vec![None; known_names.len()];
+        let mut other = Vec::new();
+        for p in properties {
+            // The known names are ASCII: an ASCII name matches one only at the same length.
+            let ascii = p.name.is_ascii();
+            let slot = known_names.iter().position(|k| {
+                if ascii {
+                    k.len() == p.name.len() && k.eq_ignore_ascii_case(&p.name)
+                } else {
+                    lexical::names_equal(k, &p.name)
+                }
+            });
+            match slot {
+                Some(slot) => {
+                    if let Some(entry) = known.get_mut(slot) {
+                        entry.get_or_insert(p);
+                    }
+                }
+                None => other.push(p.into_owned()),
+            }
+        }
+        Sorted {
+            known_names,
+            known,
+            other,
+        }
+    }
+
+    fn slot(&self, name: &str) -> Option<usize> {
+        self.known_names.iter().position(|k| *k == name)
+    }
+
+    /// The property of this known name, if the instance has it.
+    fn get(&self, name: &str) -> Option<&Property> {
+        self.slot(name)
+            .and_then(|slot| self.known.get(slot))
+            .and_then(|p| p.as_deref())
+    }
+
+    /// A `string[]` property without NULL elements, moved out when owned (the common case
+    /// costs no copy); everything else goes through [`Instance::string_array_of`].
+    fn take_string_array(&mut self, name: &str) -> Result<Option<Vec<String>>, CodecError> {
+        let taken = self
+            .slot(name)
+            .and_then(|slot| self.known.get_mut(slot))
+            .and_then(Option::take);
+        match taken {
+            Some(Cow::Owned(Property {
+                cim_type: CimType::String,
+                is_array: true,
+                value: PropertyValue::Array(items),
+                ..
+            })) if items.iter().all(Option::is_some) => {
+                Ok(Some(items.into_iter().flatten().collect()))
+            }
+            other => Instance::string_array_of(other.as_deref()),
+        }
+    }
 }
 
 fn narrow<T: TryFrom<u64>>(
-    instance: &Instance,
+    property: Option<&Property>,
     name: &str,
     target: CimType,
 ) -> Result<Option<T>, CodecError> {
-    let Some(value) = instance.unsigned(name)? else {
+    let Some(value) = Instance::unsigned_of(property)? else {
         return Ok(None);
     };
     T::try_from(value).map(Some).map_err(|_| {
-        let declared = instance.property(name).map_or(target, |p| p.cim_type);
+        let declared = property.map_or(target, |p| p.cim_type);
         invalid_value(
             name,
             declared,
@@ -151,22 +218,32 @@ impl PoolSettingData {
     /// Reads the view; `WrongClass` for other classes, `WrongShape`/`InvalidValue` for known
     /// properties of the wrong type or out of range (`ResourceType` must fit a `uint16`).
     pub fn from_instance(i: &Instance) -> Result<Self, CodecError> {
-        Self::read(i).map_err(CodecError::bounded)
+        check_class(i, Self::CLASSES).map_err(CodecError::bounded)?;
+        let sorted = Sorted::new(i.properties.iter().map(Cow::Borrowed), Self::KNOWN);
+        Self::read(i.class_name.clone(), sorted).map_err(CodecError::bounded)
     }
 
-    fn read(i: &Instance) -> Result<Self, CodecError> {
-        check_class(i, Self::CLASSES)?;
+    fn read(class_name: String, s: Sorted<'_>) -> Result<Self, CodecError> {
+        let string = |name| Instance::string_of(s.get(name));
         Ok(PoolSettingData {
-            class_name: i.class_name.clone(),
-            instance_id: i.string("InstanceID")?,
-            pool_id: i.string("PoolID")?,
-            element_name: i.string("ElementName")?,
-            resource_type: narrow(i, "ResourceType", CimType::Uint16)?,
-            other_resource_type: i.string("OtherResourceType")?,
-            resource_subtype: i.string("ResourceSubType")?,
-            notes: i.string("Notes")?,
-            other: others(i, Self::KNOWN),
+            class_name,
+            instance_id: string("InstanceID")?,
+            pool_id: string("PoolID")?,
+            element_name: string("ElementName")?,
+            resource_type: narrow(s.get("ResourceType"), "ResourceType", CimType::Uint16)?,
+            other_resource_type: string("OtherResourceType")?,
+            resource_subtype: string("ResourceSubType")?,
+            notes: string("Notes")?,
+            other: s.other,
         })
+    }
+
+    /// [`from_instance`](Self::from_instance), consuming the instance: its values are moved
+    /// into the view, not copied.
+    pub fn from_owned(i: Instance) -> Result<Self, CodecError> {
+        check_class(&i, Self::CLASSES).map_err(CodecError::bounded)?;
+        let sorted = Sorted::new(i.properties.into_iter().map(Cow::Owned), Self::KNOWN);
+        Self::read(i.class_name, sorted).map_err(CodecError::bounded)
     }
 
     /// The instance: known properties with their CIM types, then `other`.
@@ -259,26 +336,38 @@ impl AllocationSettingData {
     /// properties of the wrong type or out of range (`ResourceType` must fit a `uint16`,
     /// `Weight` a `uint32`; `HostResource` is a `string[]` without NULL elements).
     pub fn from_instance(i: &Instance) -> Result<Self, CodecError> {
-        Self::read(i).map_err(CodecError::bounded)
+        check_class(i, Self::CLASSES).map_err(CodecError::bounded)?;
+        let sorted = Sorted::new(i.properties.iter().map(Cow::Borrowed), Self::KNOWN);
+        Self::read(i.class_name.clone(), sorted).map_err(CodecError::bounded)
     }
 
-    fn read(i: &Instance) -> Result<Self, CodecError> {
-        check_class(i, Self::CLASSES)?;
+    /// [`from_instance`](Self::from_instance), consuming the instance: its values are moved
+    /// into the view, not copied.
+    pub fn from_owned(i: Instance) -> Result<Self, CodecError> {
+        check_class(&i, Self::CLASSES).map_err(CodecError::bounded)?;
+        let sorted = Sorted::new(i.properties.into_iter().map(Cow::Owned), Self::KNOWN);
+        Self::read(i.class_name, sorted).map_err(CodecError::bounded)
+    }
+
+    fn read(class_name: String, mut s: Sorted<'_>) -> Result<Self, CodecError> {
+        let host_resource = s.take_string_array("HostResource")?;
+        let string = |name| Instance::string_of(s.get(name));
+        let unsigned = |name| Instance::unsigned_of(s.get(name));
         Ok(AllocationSettingData {
-            class_name: i.class_name.clone(),
-            instance_id: i.string("InstanceID")?,
-            pool_id: i.string("PoolID")?,
-            element_name: i.string("ElementName")?,
-            resource_type: narrow(i, "ResourceType", CimType::Uint16)?,
-            other_resource_type: i.string("OtherResourceType")?,
-            resource_subtype: i.string("ResourceSubType")?,
-            host_resource: i.string_array("HostResource")?,
-            allocation_units: i.string("AllocationUnits")?,
-            virtual_quantity: i.unsigned("VirtualQuantity")?,
-            reservation: i.unsigned("Reservation")?,
-            limit: i.unsigned("Limit")?,
-            weight: narrow(i, "Weight", CimType::Uint32)?,
-            other: others(i, Self::KNOWN),
+            class_name,
+            instance_id: string("InstanceID")?,
+            pool_id: string("PoolID")?,
+            element_name: string("ElementName")?,
+            resource_type: narrow(s.get("ResourceType"), "ResourceType", CimType::Uint16)?,
+            other_resource_type: string("OtherResourceType")?,
+            resource_subtype: string("ResourceSubType")?,
+            host_resource,
+            allocation_units: string("AllocationUnits")?,
+            virtual_quantity: unsigned("VirtualQuantity")?,
+            reservation: unsigned("Reservation")?,
+            limit: unsigned("Limit")?,
+            weight: narrow(s.get("Weight"), "Weight", CimType::Uint32)?,
+            other: s.other,
         })
     }
 

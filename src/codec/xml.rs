@@ -21,7 +21,8 @@
 //! root element. Raw line breaks in text are normalised to `\n` as XML requires; a CR that
 //! must survive is written (and read) as `&#xD;`.
 
-use std::collections::HashSet;
+use std::borrow::Cow;
+use std::fmt;
 
 use quick_xml::errors::{Error as QxError, SyntaxError};
 use quick_xml::events::{BytesStart, Event};
@@ -33,22 +34,24 @@ use super::lexical;
 use super::path::{self, KeyValue, Keys, ObjectPath};
 use super::Limits;
 
-type Attrs = Vec<(String, String)>;
+/// The attributes an element carries that the grammar reads, by name; values borrow from
+/// the input unless unescaping changed them.
+type Attrs<'a> = Vec<(&'static str, Cow<'a, str>)>;
 
 /// The only attributes the `INSTANCE` grammar reads; see [`Parser::attributes`].
 const READ_ATTRIBUTES: [&str; 4] = ["NAME", "TYPE", "CLASSNAME", "VALUETYPE"];
 
-/// A simplified event.
-enum Ev {
+/// A simplified event. Names and text borrow from the input whenever they can.
+enum Ev<'a> {
     Start {
-        name: String,
-        attrs: Attrs,
+        name: Cow<'a, str>,
+        attrs: Attrs<'a>,
         offset: usize,
     },
     End,
     /// Character data (text or CDATA), already unescaped; `blank` when it is only whitespace.
     Text {
-        text: String,
+        text: Cow<'a, str>,
         blank: bool,
         offset: usize,
     },
@@ -58,23 +61,41 @@ enum Ev {
 }
 
 /// A child of an element with element-only content.
-enum Child {
+enum Child<'a> {
     Start {
-        name: String,
-        attrs: Attrs,
+        name: Cow<'a, str>,
+        attrs: Attrs<'a>,
         offset: usize,
     },
     End,
 }
 
+/// What a value belongs to, for error messages (formatted only when an error is made).
+#[derive(Clone, Copy)]
+enum Owner<'n> {
+    Property(&'n str),
+    Qualifier(&'n str),
+}
+
+impl fmt::Display for Owner<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Owner::Property(name) => write!(f, "property {name:?}"),
+            Owner::Qualifier(name) => write!(f, "qualifier {name:?}"),
+        }
+    }
+}
+
 struct Parser<'a> {
+    /// The text being decoded (without a byte-order mark).
+    text: &'a str,
     reader: Reader<&'a [u8]>,
     limits: &'a Limits,
     /// Added to reader offsets: the length of a byte-order mark stripped before parsing.
     base: usize,
     depth: usize,
     /// Names of the open elements, for error messages.
-    open: Vec<String>,
+    open: Vec<Cow<'a, str>>,
     /// Whether anything but whitespace, comments or PIs has been seen (for the declaration).
     seen_content: bool,
     /// An `Empty` event was returned as a start; its end is still to be returned.
@@ -91,6 +112,7 @@ pub(crate) fn decode(text: &str, base: usize, limits: &Limits) -> Result<Instanc
     config.check_comments = true;
     config.trim_text(false);
     let mut parser = Parser {
+        text,
         reader,
         limits,
         base,
@@ -102,14 +124,18 @@ pub(crate) fn decode(text: &str, base: usize, limits: &Limits) -> Result<Instanc
     parser.document()
 }
 
-fn attr<'x>(attrs: &'x Attrs, name: &str) -> Option<&'x str> {
+fn attr<'x>(attrs: &'x Attrs<'_>, name: &str) -> Option<&'x str> {
     attrs
         .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.as_ref())
 }
 
-fn required_attr<'x>(attrs: &'x Attrs, element: &str, name: &str) -> Result<&'x str, CodecError> {
+fn required_attr<'x>(
+    attrs: &'x Attrs<'_>,
+    element: &str,
+    name: &str,
+) -> Result<&'x str, CodecError> {
     attr(attrs, name).ok_or_else(|| CodecError::MissingAttribute {
         element: element.to_string(),
         attribute: name.to_string(),
@@ -129,12 +155,150 @@ fn cim_name(what: &str, name: &str, offset: usize) -> Result<String, CodecError>
 }
 
 /// XML line-end normalisation: `\r\n` and lone `\r` become `\n`.
-fn normalize_newlines(raw: &str) -> std::borrow::Cow<'_, str> {
+fn normalize_newlines(raw: Cow<'_, str>) -> Cow<'_, str> {
     if raw.contains('\r') {
         raw.replace("\r\n", "\n").replace('\r', "\n").into()
     } else {
-        raw.into()
+        raw
     }
+}
+
+/// The first character of `text` that XML 1.0 cannot carry. In UTF-8 only C0 controls
+/// (single bytes below 0x20) and U+FFFE/U+FFFF (`EF BF BE`/`EF BF BF`) are excluded, so a
+/// branch-free pass over 32-byte chunks (which the compiler vectorises) finds the first chunk
+/// that may hold one, and only from there are characters decoded and checked.
+fn first_non_xml_char(text: &str) -> Option<char> {
+    let bytes = text.as_bytes();
+    let chunk = bytes.chunks(32).position(|c| {
+        c.iter()
+            .fold(false, |any, &b| any | (b < 0x20) | (b == 0xEF))
+    })?;
+    let mut at = chunk * 32;
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    text[at..].chars().find(|c| !lexical::is_xml_char(*c))
+}
+
+/// XML's five predefined entities and character references, replaced: what
+/// `quick_xml::escape::unescape` does, in one pass. The common references are replaced here;
+/// anything else (an unknown or unterminated entity, a malformed character reference) is
+/// handed to quick-xml's own `unescape` for the whole text, so that the result, and every
+/// error, is exactly quick-xml's (`tests/codec.rs` checks the two agree on generated text).
+fn unescape_references(raw: &str) -> Result<Cow<'_, str>, quick_xml::escape::EscapeError> {
+    let bytes = raw.as_bytes();
+    let Some(first) = bytes.iter().position(|&b| b == b'&') else {
+        return Ok(Cow::Borrowed(raw));
+    };
+    let mut out = String::with_capacity(raw.len());
+    let mut done = 0;
+    let mut at = first;
+    loop {
+        out.push_str(&raw[done..at]);
+        // The longest reference this path takes is `&#x10FFFF;` (10 bytes).
+        let Some(len) = bytes[at + 1..]
+            .iter()
+            .take(10)
+            .position(|&b| b == b';' || b == b'&')
+            .filter(|&len| bytes[at + 1 + len] == b';')
+        else {
+            return quick_xml::escape::unescape(raw);
+        };
+        let name = &raw[at + 1..at + 1 + len];
+        match name {
+            "lt" => out.push('<'),
+            "gt" => out.push('>'),
+            "amp" => out.push('&'),
+            "apos" => out.push('\''),
+            "quot" => out.push('"'),
+            _ => {
+                let code = match name.strip_prefix('#') {
+                    Some(hex) if hex.starts_with('x') => hex
+                        .get(1..)
+                        .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()))
+                        .and_then(|d| u32::from_str_radix(d, 16).ok()),
+                    Some(dec) if dec.bytes().all(|b| b.is_ascii_digit()) => dec.parse().ok(),
+                    _ => None,
+                };
+                match code.filter(|c| *c != 0).and_then(char::from_u32) {
+                    Some(c) => out.push(c),
+                    None => return quick_xml::escape::unescape(raw),
+                }
+            }
+        }
+        done = at + 1 + len + 1;
+        match bytes[done..].iter().position(|&b| b == b'&') {
+            Some(next) => at = done + next,
+            None => break,
+        }
+    }
+    out.push_str(&raw[done..]);
+    Ok(Cow::Owned(out))
+}
+
+/// What one pass over raw character data found: whether unescaping, line-end normalisation
+/// and the character check have anything to do.
+#[derive(Clone, Copy)]
+struct Scan {
+    carriage_return: bool,
+    ampersand: bool,
+    /// A byte below 0x20 (tab, LF and CR included) or 0xEF (the lead byte of U+FFFE and
+    /// U+FFFF): a character XML 1.0 cannot carry may be there.
+    control: bool,
+}
+
+/// One pass over the bytes, eight at a time (SWAR: `has_zero` tells whether a word holds a
+/// zero byte, `has_below` one below a bound, exactly, for bounds up to 128).
+fn scan(bytes: &[u8]) -> Scan {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    fn has_zero(w: u64) -> bool {
+        w.wrapping_sub(ONES) & !w & HIGHS != 0
+    }
+    fn has_byte(w: u64, b: u8) -> bool {
+        has_zero(w ^ (ONES * u64::from(b)))
+    }
+    fn has_below(w: u64, n: u8) -> bool {
+        w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS != 0
+    }
+    let (mut cr, mut amp, mut control) = (false, false, false);
+    let mut words = bytes.chunks_exact(8);
+    for word in words.by_ref() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let w = u64::from_le_bytes(w);
+        cr |= has_byte(w, b'\r');
+        amp |= has_byte(w, b'&');
+        control |= has_below(w, 0x20) | has_byte(w, 0xEF);
+    }
+    for &b in words.remainder() {
+        cr |= b == b'\r';
+        amp |= b == b'&';
+        control |= (b < 0x20) | (b == 0xEF);
+    }
+    Scan {
+        carriage_return: cr,
+        ampersand: amp,
+        control,
+    }
+}
+
+/// A case-insensitive hash of a CIM name (FNV-1a over its lower-cased characters), for
+/// duplicate detection without allocating. Both paths hash the same characters, so that
+/// names equal by `names_equal` hash equally.
+fn name_hash(name: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut add = |c: char| {
+        hash ^= u64::from(u32::from(c));
+        hash = hash.wrapping_mul(0x0000_0100_0000_01B3);
+    };
+    if name.is_ascii() {
+        name.bytes()
+            .for_each(|b| add(char::from(b.to_ascii_lowercase())));
+    } else {
+        name.chars().flat_map(char::to_lowercase).for_each(add);
+    }
+    hash
 }
 
 impl<'a> Parser<'a> {
@@ -165,56 +329,92 @@ impl<'a> Parser<'a> {
         self.base + usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX)
     }
 
-    /// Unescapes character data and checks that every character is one XML 1.0 can carry.
+    /// `bytes` as a slice of the input, when it is one: quick-xml lends slices of the input
+    /// for names, attribute values and text, so that most of them are never copied.
+    fn borrowed(&self, bytes: &[u8]) -> Option<&'a str> {
+        let start = (bytes.as_ptr() as usize).checked_sub(self.text.as_ptr() as usize)?;
+        let slice = self.text.get(start..start.checked_add(bytes.len())?)?;
+        (slice.as_ptr() == bytes.as_ptr()).then_some(slice)
+    }
+
+    /// `bytes` as text, borrowed from the input when they are a slice of it.
+    fn text_of(&self, bytes: &[u8], offset: usize) -> Result<Cow<'a, str>, CodecError> {
+        match self.borrowed(bytes) {
+            Some(slice) => Ok(Cow::Borrowed(slice)),
+            None => std::str::from_utf8(bytes)
+                .map(|s| Cow::Owned(s.to_string()))
+                .map_err(|e| self.xml_error(offset, format!("invalid UTF-8: {e}"))),
+        }
+    }
+
+    /// Unescapes character data (`normalize_attr`: an attribute value, whose tabs and line
+    /// ends become spaces) and checks that every character is one XML 1.0 can carry. Borrows
+    /// from the input when nothing had to change. One pass over the bytes ([`scan`]) decides
+    /// which of the steps are needed at all.
     fn unescape(
         &self,
-        raw: &[u8],
+        raw: Cow<'a, str>,
         offset: usize,
         normalize_attr: bool,
-    ) -> Result<String, CodecError> {
-        let raw = std::str::from_utf8(raw)
-            .map_err(|e| self.xml_error(offset, format!("invalid UTF-8: {e}")))?;
-        let mut normalized = normalize_newlines(raw);
-        if normalize_attr && normalized.contains(['\t', '\n']) {
-            normalized = normalized.replace(['\t', '\n'], " ").into();
+    ) -> Result<Cow<'a, str>, CodecError> {
+        let found = scan(raw.as_bytes());
+        let mut text = raw;
+        if found.carriage_return {
+            text = normalize_newlines(text);
         }
-        let text = quick_xml::escape::unescape(&normalized).map_err(|e| {
-            use quick_xml::escape::EscapeError;
-            let message = match e {
-                EscapeError::UnrecognizedEntity(_, name) => format!(
-                    "undeclared entity reference &{name}; (DTDs are refused, so only &lt; &gt; \
-                     &amp; &apos; &quot; and character references are known)"
-                ),
-                other => other.to_string(),
+        if normalize_attr && found.control && text.contains(['\t', '\n']) {
+            text = text.replace(['\t', '\n'], " ").into();
+        }
+        // Only a character reference can bring in a character the raw text did not have.
+        let char_reference = found.ampersand && text.contains("&#");
+        if found.ampersand {
+            let escape_error = |e: quick_xml::escape::EscapeError| {
+                use quick_xml::escape::EscapeError;
+                let message = match e {
+                    EscapeError::UnrecognizedEntity(_, name) => format!(
+                        "undeclared entity reference &{name}; (DTDs are refused, so only &lt; \
+                         &gt; &amp; &apos; &quot; and character references are known)"
+                    ),
+                    other => other.to_string(),
+                };
+                self.xml_error(offset, message)
             };
-            self.xml_error(offset, message)
-        })?;
-        if let Some(bad) = text.chars().find(|c| !lexical::is_xml_char(*c)) {
-            return Err(self.xml_error(
-                offset,
-                format!(
-                    "character U+{:04X} cannot appear in XML 1.0, raw or as a character reference",
-                    u32::from(bad)
-                ),
-            ));
+            text = match text {
+                Cow::Borrowed(s) => unescape_references(s).map_err(escape_error)?,
+                Cow::Owned(s) => {
+                    Cow::Owned(unescape_references(&s).map_err(escape_error)?.into_owned())
+                }
+            };
         }
-        Ok(text.into_owned())
+        if found.control || char_reference {
+            if let Some(bad) = first_non_xml_char(&text) {
+                return Err(self.xml_error(
+                    offset,
+                    format!(
+                        "character U+{:04X} cannot appear in XML 1.0, raw or as a character \
+                         reference",
+                        u32::from(bad)
+                    ),
+                ));
+            }
+        }
+        Ok(text)
     }
 
     /// The attributes the grammar reads ([`READ_ATTRIBUTES`]). Every attribute is checked
     /// (syntax, duplicates, entity references, characters), but the others — WMI's
     /// `CLASSORIGIN`, `PROPAGATED`, ... — are dropped at once, so that an element with
     /// thousands of attributes costs no memory.
-    fn attributes(&self, start: &BytesStart<'_>, offset: usize) -> Result<Attrs, CodecError> {
+    fn attributes(&self, start: &BytesStart<'_>, offset: usize) -> Result<Attrs<'a>, CodecError> {
         let mut attrs = Vec::new();
         for attribute in start.attributes() {
             let attribute =
                 attribute.map_err(|e| self.xml_error(offset, format!("bad attribute: {e}")))?;
-            let key = std::str::from_utf8(attribute.key.as_ref())
-                .map_err(|e| self.xml_error(offset, format!("invalid UTF-8: {e}")))?;
-            let value = self.unescape(&attribute.value, offset, true)?;
-            if READ_ATTRIBUTES.contains(&key) {
-                attrs.push((key.to_string(), value));
+            let raw = self.text_of(&attribute.value, offset)?;
+            let value = self.unescape(raw, offset, true)?;
+            let key = attribute.key.as_ref();
+            if let Some(name) = READ_ATTRIBUTES.iter().find(|k| k.as_bytes() == key) {
+                attrs.push((*name, value));
             }
         }
         Ok(attrs)
@@ -225,11 +425,9 @@ impl<'a> Parser<'a> {
         start: &BytesStart<'_>,
         offset: usize,
         empty: bool,
-    ) -> Result<Ev, CodecError> {
+    ) -> Result<Ev<'a>, CodecError> {
         self.seen_content = true;
-        let name = std::str::from_utf8(start.name().as_ref())
-            .map_err(|e| self.xml_error(offset, format!("invalid UTF-8: {e}")))?
-            .to_string();
+        let name = self.text_of(start.name().as_ref(), offset)?;
         if self.depth >= self.limits.max_depth {
             return Err(CodecError::TooDeep {
                 limit: self.limits.max_depth,
@@ -248,7 +446,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn next(&mut self) -> Result<Ev, CodecError> {
+    fn next(&mut self) -> Result<Ev<'a>, CodecError> {
         if self.pending_end {
             self.pending_end = false;
             self.depth = self.depth.saturating_sub(1);
@@ -279,18 +477,18 @@ impl<'a> Parser<'a> {
                     return Ok(Ev::End);
                 }
                 Event::Text(text) => {
-                    let raw: &[u8] = &text;
+                    let raw = text.into_inner();
                     let blank = raw
                         .iter()
                         .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
                     if !blank {
                         self.seen_content = true;
                     }
+                    let raw = self.text_of(&raw, offset)?;
                     let text = if blank {
                         // Whitespace is significant inside a VALUE; it needs only newline
                         // normalisation (it cannot hold references).
-                        normalize_newlines(std::str::from_utf8(raw).unwrap_or_default())
-                            .into_owned()
+                        normalize_newlines(raw)
                     } else {
                         self.unescape(raw, offset, false)?
                     };
@@ -302,10 +500,9 @@ impl<'a> Parser<'a> {
                 }
                 Event::CData(data) => {
                     self.seen_content = true;
-                    let raw = std::str::from_utf8(&data)
-                        .map_err(|e| self.xml_error(offset, format!("invalid UTF-8: {e}")))?;
-                    let text = normalize_newlines(raw).into_owned();
-                    if let Some(bad) = text.chars().find(|c| !lexical::is_xml_char(*c)) {
+                    let raw = data.into_inner();
+                    let text = normalize_newlines(self.text_of(&raw, offset)?);
+                    if let Some(bad) = first_non_xml_char(&text) {
                         return Err(self.xml_error(
                             offset,
                             format!(
@@ -327,7 +524,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The next child of an element with element-only content (whitespace is skipped).
-    fn child(&mut self, parent: &str) -> Result<Child, CodecError> {
+    fn child(&mut self, parent: &str) -> Result<Child<'a>, CodecError> {
         loop {
             match self.next()? {
                 Ev::Start {
@@ -362,15 +559,15 @@ impl<'a> Parser<'a> {
         parent: &str,
         parent_offset: usize,
         expected: &[&str],
-    ) -> Result<(String, Attrs, usize), CodecError> {
+    ) -> Result<(Cow<'a, str>, Attrs<'a>, usize), CodecError> {
         match self.child(parent)? {
             Child::Start {
                 name,
                 attrs,
                 offset,
-            } if expected.contains(&name.as_str()) => Ok((name, attrs, offset)),
+            } if expected.contains(&name.as_ref()) => Ok((name, attrs, offset)),
             Child::Start { name, offset, .. } => Err(CodecError::UnexpectedElement {
-                element: name,
+                element: name.into_owned(),
                 context: format!("<{parent}> (expected {})", expected.join(" or ")),
                 offset,
             }),
@@ -387,16 +584,21 @@ impl<'a> Parser<'a> {
         match self.child(parent)? {
             Child::End => Ok(()),
             Child::Start { name, offset, .. } => Err(CodecError::UnexpectedElement {
-                element: name,
+                element: name.into_owned(),
                 context: format!("<{parent}> (no further elements allowed)"),
                 offset,
             }),
         }
     }
 
-    /// The character content of a text-only element, through its end tag.
-    fn text_content(&mut self, element: &str, owner: &str) -> Result<String, CodecError> {
-        let mut content = String::new();
+    /// The character content of a text-only element, through its end tag; borrowed from
+    /// the input when it is one unchanged piece.
+    fn text_content(
+        &mut self,
+        element: &str,
+        owner: Owner<'_>,
+    ) -> Result<Cow<'a, str>, CodecError> {
+        let mut content: Cow<'a, str> = Cow::Borrowed("");
         loop {
             match self.next()? {
                 Ev::Text { text, offset, .. } => {
@@ -407,12 +609,16 @@ impl<'a> Parser<'a> {
                             position: Position::Offset(offset),
                         });
                     }
-                    content.push_str(&text);
+                    if content.is_empty() {
+                        content = text;
+                    } else {
+                        content.to_mut().push_str(&text);
+                    }
                 }
                 Ev::End => return Ok(content),
                 Ev::Start { name, offset, .. } => {
                     return Err(CodecError::UnexpectedElement {
-                        element: name,
+                        element: name.into_owned(),
                         context: format!("<{element}> of {owner} (text only)"),
                         offset,
                     })
@@ -435,7 +641,7 @@ impl<'a> Parser<'a> {
                 }
                 Ev::Start { name, offset, .. } => {
                     return Err(CodecError::UnexpectedElement {
-                        element: name,
+                        element: name.into_owned(),
                         context: format!("<{element}> (must be empty)"),
                         offset,
                     })
@@ -457,7 +663,7 @@ impl<'a> Parser<'a> {
                 } if name == "INSTANCE" => break self.instance(&attrs, offset)?,
                 Ev::Start { name, offset, .. } => {
                     return Err(CodecError::UnexpectedElement {
-                        element: name,
+                        element: name.into_owned(),
                         context: "the document (the root element must be INSTANCE)".into(),
                         offset,
                     })
@@ -492,14 +698,16 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn instance(&mut self, attrs: &Attrs, offset: usize) -> Result<Instance, CodecError> {
+    fn instance(&mut self, attrs: &Attrs<'_>, offset: usize) -> Result<Instance, CodecError> {
         let class_name = cim_name(
             "class name",
             required_attr(attrs, "INSTANCE", "CLASSNAME")?,
             offset,
         )?;
         let mut properties: Vec<Property> = Vec::new();
-        let mut seen = HashSet::new();
+        // Case-insensitive hashes of the names so far (at most `max_properties`); a hit is
+        // confirmed by comparing names.
+        let mut seen: Vec<u64> = Vec::new();
         loop {
             let (element, attrs, offset) = match self.child("INSTANCE")? {
                 Child::End => break,
@@ -509,7 +717,7 @@ impl<'a> Parser<'a> {
                     offset,
                 } => (name, attrs, offset),
             };
-            match element.as_str() {
+            match element.as_ref() {
                 "QUALIFIER" if properties.is_empty() => self.qualifier(&attrs)?,
                 "PROPERTY" | "PROPERTY.ARRAY" | "PROPERTY.REFERENCE" => {
                     let name = cim_name(
@@ -524,13 +732,19 @@ impl<'a> Parser<'a> {
                             position: Position::Offset(offset),
                         });
                     }
-                    if !seen.insert(lexical::fold_name(&name)) {
+                    let hash = name_hash(&name);
+                    let duplicate = seen.contains(&hash)
+                        && properties
+                            .iter()
+                            .any(|p| lexical::names_equal(&p.name, &name));
+                    seen.push(hash);
+                    if duplicate {
                         return Err(CodecError::DuplicateProperty {
                             name,
                             position: Position::Offset(offset),
                         });
                     }
-                    let property = match element.as_str() {
+                    let property = match element.as_ref() {
                         "PROPERTY" => self.property(name, &attrs)?,
                         "PROPERTY.ARRAY" => self.property_array(name, &attrs)?,
                         _ => self.property_reference(name)?,
@@ -539,14 +753,14 @@ impl<'a> Parser<'a> {
                 }
                 "QUALIFIER" => {
                     return Err(CodecError::UnexpectedElement {
-                        element,
+                        element: element.into_owned(),
                         context: "<INSTANCE> after a property (qualifiers come first)".into(),
                         offset,
                     })
                 }
                 _ => {
                     return Err(CodecError::UnexpectedElement {
-                        element,
+                        element: element.into_owned(),
                         context: format!("<INSTANCE CLASSNAME={class_name:?}>"),
                         offset,
                     })
@@ -560,30 +774,30 @@ impl<'a> Parser<'a> {
     }
 
     /// A `QUALIFIER`: its value is read (within the limits) and dropped.
-    fn qualifier(&mut self, attrs: &Attrs) -> Result<(), CodecError> {
-        let owner = format!("qualifier {:?}", attr(attrs, "NAME").unwrap_or("?"));
+    fn qualifier(&mut self, attrs: &Attrs<'_>) -> Result<(), CodecError> {
+        let owner = Owner::Qualifier(attr(attrs, "NAME").unwrap_or("?"));
         let mut have_value = false;
         loop {
             match self.child("QUALIFIER")? {
                 Child::End => return Ok(()),
                 Child::Start { name, offset, .. } if have_value => {
                     return Err(CodecError::UnexpectedElement {
-                        element: name,
+                        element: name.into_owned(),
                         context: format!("<QUALIFIER> {owner} after its value"),
                         offset,
                     })
                 }
                 Child::Start { name, .. } if name == "VALUE" => {
-                    self.text_content("VALUE", &owner)?;
+                    self.text_content("VALUE", owner)?;
                     have_value = true;
                 }
                 Child::Start { name, offset, .. } if name == "VALUE.ARRAY" => {
-                    self.value_array(&owner, None, offset)?;
+                    self.value_array(owner, None, offset)?;
                     have_value = true;
                 }
                 Child::Start { name, offset, .. } => {
                     return Err(CodecError::UnexpectedElement {
-                        element: name,
+                        element: name.into_owned(),
                         context: format!("<QUALIFIER> {owner}"),
                         offset,
                     })
@@ -596,7 +810,7 @@ impl<'a> Parser<'a> {
         &self,
         element: &str,
         property: &str,
-        attrs: &Attrs,
+        attrs: &Attrs<'_>,
     ) -> Result<CimType, CodecError> {
         let type_name = required_attr(attrs, element, "TYPE")?;
         match CimType::from_name(type_name) {
@@ -611,15 +825,23 @@ impl<'a> Parser<'a> {
     }
 
     /// Checks (and, for non-string types, trims) the text of one value.
-    fn typed_value(property: &str, cim_type: CimType, raw: String) -> Result<String, CodecError> {
+    fn typed_value(
+        property: &str,
+        cim_type: CimType,
+        raw: Cow<'_, str>,
+    ) -> Result<String, CodecError> {
         let text = if lexical::trims(cim_type) {
-            lexical::trim_xml_space(&raw).to_string()
+            lexical::trim_xml_space(&raw)
         } else {
-            raw
+            &raw
         };
-        lexical::check_value(cim_type, &text)
-            .map_err(|reason| invalid_value(property, cim_type, &text, reason))?;
-        Ok(text)
+        lexical::check_value(cim_type, text)
+            .map_err(|reason| invalid_value(property, cim_type, text, reason))?;
+        Ok(if text.len() == raw.len() {
+            raw.into_owned()
+        } else {
+            text.to_string()
+        })
     }
 
     /// Reads the children shared by all three property kinds: `QUALIFIER*` then at most one
@@ -646,7 +868,7 @@ impl<'a> Parser<'a> {
                         value = Some(read(self, offset)?);
                     } else {
                         return Err(CodecError::UnexpectedElement {
-                            element: name,
+                            element: name.into_owned(),
                             context: format!(
                                 "<{element} NAME={property:?}> (allowed: QUALIFIER* then at most one {value_element})"
                             ),
@@ -658,11 +880,11 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn property(&mut self, name: String, attrs: &Attrs) -> Result<Property, CodecError> {
+    fn property(&mut self, name: String, attrs: &Attrs<'_>) -> Result<Property, CodecError> {
         let cim_type = self.declared_type("PROPERTY", &name, attrs)?;
-        let owner = format!("property {name:?}");
+        let owner = Owner::Property(&name);
         let value = self.property_content("PROPERTY", &name, "VALUE", |p, _| {
-            let raw = p.text_content("VALUE", &owner)?;
+            let raw = p.text_content("VALUE", owner)?;
             Self::typed_value(&name, cim_type, raw).map(PropertyValue::Scalar)
         })?;
         Ok(Property {
@@ -673,12 +895,12 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn property_array(&mut self, name: String, attrs: &Attrs) -> Result<Property, CodecError> {
+    fn property_array(&mut self, name: String, attrs: &Attrs<'_>) -> Result<Property, CodecError> {
         let cim_type = self.declared_type("PROPERTY.ARRAY", &name, attrs)?;
-        let owner = format!("property {name:?}");
+        let owner = Owner::Property(&name);
         let value =
             self.property_content("PROPERTY.ARRAY", &name, "VALUE.ARRAY", |p, offset| {
-                p.value_array(&owner, Some((&name, cim_type)), offset)
+                p.value_array(owner, Some((&name, cim_type)), offset)
                     .map(PropertyValue::Array)
             })?;
         Ok(Property {
@@ -693,7 +915,7 @@ impl<'a> Parser<'a> {
     /// given.
     fn value_array(
         &mut self,
-        owner: &str,
+        owner: Owner<'_>,
         typed: Option<(&str, CimType)>,
         array_offset: usize,
     ) -> Result<Vec<Option<String>>, CodecError> {
@@ -710,12 +932,12 @@ impl<'a> Parser<'a> {
                     position: Position::Offset(array_offset),
                 });
             }
-            match name.as_str() {
+            match name.as_ref() {
                 "VALUE" => {
                     let raw = self.text_content("VALUE", owner)?;
                     items.push(Some(match typed {
                         Some((property, cim_type)) => Self::typed_value(property, cim_type, raw)?,
-                        None => raw,
+                        None => raw.into_owned(),
                     }));
                 }
                 "VALUE.NULL" => {
@@ -724,7 +946,7 @@ impl<'a> Parser<'a> {
                 }
                 _ => {
                     return Err(CodecError::UnexpectedElement {
-                        element: name,
+                        element: name.into_owned(),
                         context: format!("<VALUE.ARRAY> of {owner} (allowed: VALUE, VALUE.NULL)"),
                         offset,
                     })
@@ -734,13 +956,13 @@ impl<'a> Parser<'a> {
     }
 
     fn property_reference(&mut self, name: String) -> Result<Property, CodecError> {
-        let owner = format!("property {name:?}");
+        let owner = Owner::Property(&name);
         let value = self.property_content(
             "PROPERTY.REFERENCE",
             &name,
             "VALUE.REFERENCE",
             |p, offset| {
-                let path = p.value_reference(&owner, offset)?;
+                let path = p.value_reference(owner, offset)?;
                 Ok(PropertyValue::Reference(path.render()))
             },
         )?;
@@ -753,7 +975,11 @@ impl<'a> Parser<'a> {
     }
 
     /// The content of a `VALUE.REFERENCE`, through its end tag.
-    fn value_reference(&mut self, owner: &str, offset: usize) -> Result<ObjectPath, CodecError> {
+    fn value_reference(
+        &mut self,
+        owner: Owner<'_>,
+        offset: usize,
+    ) -> Result<ObjectPath, CodecError> {
         const FORMS: [&str; 6] = [
             "INSTANCEPATH",
             "LOCALINSTANCEPATH",
@@ -763,7 +989,7 @@ impl<'a> Parser<'a> {
             "CLASSNAME",
         ];
         let (element, attrs, at) = self.expect_child("VALUE.REFERENCE", offset, &FORMS)?;
-        let path = match element.as_str() {
+        let path = match element.as_ref() {
             "INSTANCEPATH" => {
                 let (host, namespace) = self.namespace_path("INSTANCEPATH", at, owner)?;
                 let (_, attrs, name_at) =
@@ -843,7 +1069,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `CLASSNAME NAME=".."` (empty), through its end tag.
-    fn class_name(&mut self, attrs: &Attrs, offset: usize) -> Result<String, CodecError> {
+    fn class_name(&mut self, attrs: &Attrs<'_>, offset: usize) -> Result<String, CodecError> {
         let class = cim_name(
             "class name",
             required_attr(attrs, "CLASSNAME", "NAME")?,
@@ -858,7 +1084,7 @@ impl<'a> Parser<'a> {
         &mut self,
         parent: &str,
         offset: usize,
-        owner: &str,
+        owner: Owner<'_>,
     ) -> Result<(String, Vec<String>), CodecError> {
         let (_, _, at) = self.expect_child(parent, offset, &["NAMESPACEPATH"])?;
         let (_, _, host_at) = self.expect_child("NAMESPACEPATH", at, &["HOST"])?;
@@ -911,7 +1137,7 @@ impl<'a> Parser<'a> {
                 }
                 Child::Start { name, offset, .. } => {
                     return Err(CodecError::UnexpectedElement {
-                        element: name,
+                        element: name.into_owned(),
                         context: "<LOCALNAMESPACEPATH> (allowed: NAMESPACE)".into(),
                         offset,
                     })
@@ -923,9 +1149,9 @@ impl<'a> Parser<'a> {
     /// An `INSTANCENAME` (already opened), through its end tag.
     fn instance_name(
         &mut self,
-        attrs: &Attrs,
+        attrs: &Attrs<'_>,
         offset: usize,
-        owner: &str,
+        owner: Owner<'_>,
     ) -> Result<(String, Keys), CodecError> {
         let class = cim_name(
             "class name",
@@ -943,7 +1169,7 @@ impl<'a> Parser<'a> {
                     offset,
                 } => (name, attrs, offset),
             };
-            match name.as_str() {
+            match name.as_ref() {
                 "KEYBINDING" if single.is_none() => {
                     if bindings.len() >= self.limits.max_properties {
                         return Err(CodecError::TooManyProperties {
@@ -964,7 +1190,7 @@ impl<'a> Parser<'a> {
                     single = Some(self.key_value(&name, &attrs, at, owner)?);
                 }
                 _ => return Err(CodecError::UnexpectedElement {
-                    element: name,
+                    element: name.into_owned(),
                     context:
                         "<INSTANCENAME> (allowed: KEYBINDING*, or one KEYVALUE or VALUE.REFERENCE)"
                             .into(),
@@ -984,9 +1210,9 @@ impl<'a> Parser<'a> {
     fn key_value(
         &mut self,
         element: &str,
-        attrs: &Attrs,
+        attrs: &Attrs<'_>,
         offset: usize,
-        owner: &str,
+        owner: Owner<'_>,
     ) -> Result<KeyValue, CodecError> {
         if element == "VALUE.REFERENCE" {
             let nested = self.value_reference(owner, offset)?;
@@ -994,14 +1220,14 @@ impl<'a> Parser<'a> {
         }
         let value_type = attr(attrs, "VALUETYPE").unwrap_or("string");
         let raw = self.text_content("KEYVALUE", owner)?;
-        let property = owner.to_string();
+        let property = || owner.to_string();
         match value_type {
-            "string" => Ok(KeyValue::String(raw)),
+            "string" => Ok(KeyValue::String(raw.into_owned())),
             "boolean" => {
                 let text = lexical::trim_xml_space(&raw);
                 if lexical::parse_boolean(text).is_none() {
                     return Err(invalid_value(
-                        &property,
+                        &property(),
                         CimType::Reference,
                         text,
                         "a boolean key value is TRUE or FALSE",
@@ -1013,7 +1239,7 @@ impl<'a> Parser<'a> {
                 let text = lexical::trim_xml_space(&raw);
                 if !path::is_numeric_key(text) {
                     return Err(invalid_value(
-                        &property,
+                        &property(),
                         CimType::Reference,
                         text,
                         "a numeric key value must be an integer or a real",
