@@ -1,6 +1,6 @@
 //! The harness end to end: the reference implementation conforms in both dialects with every
 //! applicable rule exercised; broken implementations fail with the right rule; shrinking
-//! gives a minimal sequence; the same seed gives the same run.
+//! gives a minimal sequence (tests/mutants.rs checks the zoo); the same seed gives the same run.
 
 mod common;
 
@@ -8,7 +8,7 @@ use common::*;
 use poolcheck::harness::{self, check, replay, Config, RunReport, Verdict};
 use poolcheck::model::operation::PoolSel;
 use poolcheck::model::Operation;
-use poolcheck::mutants::{self, ZOO};
+use poolcheck::mutants;
 use poolcheck::reference::ReferenceService;
 use poolcheck::spec::Profile;
 use poolcheck::sut::*;
@@ -69,64 +69,7 @@ fn broken_implementations_fail_with_the_right_rule(
     assert!(!report.conforms());
 }
 
-/// Every mutant of the zoo is caught, by one of its tagged rules, within a fixed budget of
-/// cases (not of time).
-#[test]
-fn the_whole_zoo_is_caught_by_a_tagged_rule() {
-    let mut missed = Vec::new();
-    for mutant in ZOO {
-        for dialect in mutant.dialects {
-            let profile = match dialect {
-                Dialect::Msvm => "reference-msvm",
-                Dialect::Cim => "reference-cim",
-            };
-            let report = run(
-                &format!("mutant:{}", mutant.defect.name()),
-                profile,
-                1000,
-                11,
-            );
-            match &report.failure {
-                Some(f) if mutant.rules.contains(&f.rule.0) => {}
-                other => missed.push(format!(
-                    "{} under {profile}: {:?}",
-                    mutant.defect.name(),
-                    other.as_ref().map(|f| (f.rule, f.detail.clone()))
-                )),
-            }
-        }
-    }
-    assert!(
-        missed.is_empty(),
-        "mutants not caught by a tagged rule: {missed:#?}"
-    );
-}
-
-/// A shrunk counterexample is minimal: dropping any single step makes it pass or fail on
-/// another rule.
-#[rstest]
-#[case("off-by-one-capacity")]
-#[case("delete-with-children")]
-#[case("no-release-on-delete")]
-fn shrunk_counterexamples_are_one_step_minimal(#[case] mutant: &str) {
-    let profile = Profile::built_in("reference-msvm");
-    let report = run(&format!("mutant:{mutant}"), "reference-msvm", 1000, 3);
-    let failure = report.failure.expect("caught");
-    let ops = failure.trace.operations.clone();
-    assert_eq!(ops.len(), failure.shrunk_steps);
-    let mut service = mutants::build(&format!("mutant:{mutant}"), &profile).expect("builds");
-    for idx in 0..ops.len() {
-        let mut shorter = ops.clone();
-        shorter.remove(idx);
-        let trace = replay(&mut *service, &profile, &shorter).expect("replays");
-        assert!(
-            !trace.verdict.failed_rules.contains(&failure.rule),
-            "dropping step {idx} still fails {}",
-            failure.rule
-        );
-    }
-    assert!(failure.deterministic);
-}
+// The zoo and the minimality of shrunk counterexamples: tests/mutants.rs.
 
 #[test]
 fn the_same_seed_gives_the_same_run() {

@@ -3,6 +3,7 @@
 //! Exit codes: 0 the implementation conforms; 1 a conformance failure; 2 a usage or harness
 //! error. Everything a command prints comes from `poolcheck::report`.
 
+mod mutants;
 mod rules;
 mod run;
 
@@ -27,6 +28,8 @@ enum Command {
     Run(run::RunArgs),
     /// List the rules of the specification with their sources.
     Rules,
+    /// Hunt every mutant of the zoo and print which rule caught it, how fast, how short.
+    Mutants(mutants::MutantsArgs),
 }
 
 /// What a command concluded.
@@ -51,6 +54,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Rules => rules::rules(),
+        Command::Mutants(args) => mutants::mutants(&args),
     };
     match result {
         Ok(Outcome::Conforms) => ExitCode::SUCCESS,

@@ -12,6 +12,7 @@
 pub mod fuzz;
 pub mod render;
 pub mod runner;
+pub mod shorter;
 pub mod stats;
 pub mod strategy;
 pub mod trace;
@@ -271,7 +272,9 @@ fn shrunk_failure(
 }
 
 /// After proptest's shrinking: drop single steps while the sequence still fails on the same
-/// rule, until no single step can go, and cut everything after the failing step.
+/// rule, until no single step can go, and cut everything after the failing step; then look
+/// for a shorter sequence that fails on the same rule ([`shorter::search`]: pairs of steps
+/// dropped, sequences of one or two operations) and start again from it.
 pub fn minimize(
     service: &mut dyn PoolService,
     profile: &Profile,
@@ -288,27 +291,34 @@ pub fn minimize(
                 .map(|(idx, _)| idx))
         };
     loop {
-        let mut improved = false;
-        for idx in 0..ops.len() {
-            if ops.len() <= 1 {
-                break;
+        loop {
+            let mut improved = false;
+            for idx in 0..ops.len() {
+                if ops.len() <= 1 {
+                    break;
+                }
+                let mut candidate = ops.clone();
+                candidate.remove(idx);
+                if failing_step(service, &candidate)?.is_some() {
+                    ops = candidate;
+                    improved = true;
+                    break;
+                }
             }
-            let mut candidate = ops.clone();
-            candidate.remove(idx);
-            if failing_step(service, &candidate)?.is_some() {
-                ops = candidate;
-                improved = true;
+            if !improved {
                 break;
             }
         }
-        if !improved {
-            break;
+        if let Some(idx) = failing_step(service, &ops)? {
+            ops.truncate(idx + 1);
+        }
+        // Past one-step minimality: pairs of steps, and short sequences over the alphabet.
+        let mut fails = |candidate: &[Operation]| Ok(failing_step(service, candidate)?.is_some());
+        match shorter::search(profile, &ops, &mut fails)? {
+            Some(candidate) => ops = candidate,
+            None => return Ok(ops),
         }
     }
-    if let Some(idx) = failing_step(service, &ops)? {
-        ops.truncate(idx + 1);
-    }
-    Ok(ops)
 }
 
 /// Re-run a fixed operation sequence and return its trace.

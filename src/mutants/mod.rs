@@ -4,7 +4,11 @@
 //! A conformance suite is only as good as the broken implementations it catches: the tests
 //! and `poolcheck mutants` run the harness against every entry and require that one of its
 //! tagged rules catches it. This module names targets; it refuses to know how they are
-//! judged.
+//! judged. Its submodules run the harness over the zoo ([`hunt`]) and check that shrunk
+//! counterexamples are minimal ([`minimal`]); they refuse to know how results look.
+
+pub mod hunt;
+pub mod minimal;
 
 use crate::reference::{Defect, ReferenceConfig, ReferenceService, TypePolicy};
 use crate::spec::profile::{MethodMode, Profile};
@@ -40,8 +44,11 @@ pub const ZOO: &[Mutant] = &[
     },
     Mutant {
         defect: Defect::IgnoreParentPools,
+        // Ignoring ParentPools also means never checking that a parent exists (ID-002) or
+        // that there is one at all (ARG-003).
         rules: &[
-            "ATOM-002", "JOB-004", "CAP-002", "CAP-003", "MOD-003", "TYPE-001", "ID-003", "ARG-004",
+            "ATOM-002", "JOB-004", "CAP-002", "CAP-003", "MOD-003", "TYPE-001", "ID-003",
+            "ARG-004", "ID-002", "ARG-003",
         ],
         dialects: BOTH,
         description: "allocates from the primordial pool whatever ParentPools says",

@@ -4,6 +4,8 @@
 //! Everything here is a pure function from harness values to text; nothing here runs an
 //! implementation or judges a result.
 
+pub mod zoo;
+
 use std::fmt::Write as _;
 
 use crate::harness::trace::{Expected, Observed, StepRecord};

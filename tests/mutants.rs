@@ -1,0 +1,140 @@
+//! The suite has teeth: every mutant of the zoo is caught by one of its tagged rules within a
+//! fixed budget of cases (never of seconds), shrunk counterexamples are minimal, and the
+//! conforming reference passes — the last one is also the judge `cargo mutants` runs
+//! (`.cargo/mutants.toml`, BENCHMARKS.md).
+
+use poolcheck::harness::{check, Config};
+use poolcheck::mutants::hunt::{hunt, hunt_zoo, profile_name, HuntOutcome};
+use poolcheck::mutants::minimal::{check_minimal, MinimalityVerdict, SearchBudget};
+use poolcheck::mutants::{self, ZOO};
+use poolcheck::spec::Profile;
+use poolcheck::sut::Dialect;
+use rstest::rstest;
+
+/// The conformance harness with default settings, against the conforming reference, in both
+/// dialects. `cargo mutants` mutates `src/reference/` and runs only this test: a mutant that
+/// still conforms is a mutant the harness missed.
+#[rstest]
+#[case(Dialect::Msvm)]
+#[case(Dialect::Cim)]
+fn judge_the_reference_conforms_with_default_settings(#[case] dialect: Dialect) {
+    let profile = Profile::built_in(profile_name(dialect));
+    let mut service = mutants::build("reference", &profile).expect("reference builds");
+    let report = check(&mut *service, &profile, &Config::default()).expect("harness runs");
+    assert!(
+        report.conforms(),
+        "the reference fails under {}: {:#?}",
+        profile.name,
+        report
+            .failure
+            .map(|f| (f.rule, f.detail, f.trace.operations))
+    );
+}
+
+/// Every mutant of the zoo is caught, by one of its tagged rules, with the default
+/// configuration (1000 cases, seed 0) — the same run `poolcheck mutants` makes.
+#[test]
+fn the_whole_zoo_is_caught_by_a_tagged_rule_with_default_settings() {
+    let hunts = hunt_zoo(&Config::default());
+    assert_eq!(
+        hunts.len(),
+        ZOO.iter().map(|m| m.dialects.len()).sum::<usize>()
+    );
+    let missed: Vec<String> = hunts
+        .iter()
+        .filter(|h| !h.caught_by_tagged_rule())
+        .map(|h| format!("{} under {}: {:?}", h.mutant.defect, h.profile, h.outcome))
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "mutants not caught by a tagged rule: {missed:#?}"
+    );
+}
+
+/// The same under another seed: the teeth do not depend on one lucky seed.
+#[test]
+fn the_whole_zoo_is_caught_under_another_seed() {
+    let hunts = hunt_zoo(&Config {
+        seed: 11,
+        ..Config::default()
+    });
+    let missed: Vec<String> = hunts
+        .iter()
+        .filter(|h| !h.caught_by_tagged_rule())
+        .map(|h| format!("{} under {}: {:?}", h.mutant.defect, h.profile, h.outcome))
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "mutants not caught by a tagged rule: {missed:#?}"
+    );
+}
+
+/// The zoo covers what the issue lists, and each entry has at least one rule and dialect.
+#[test]
+fn the_zoo_has_at_least_twenty_tagged_mutants() {
+    assert!(ZOO.len() >= 20, "{} mutants", ZOO.len());
+    for mutant in ZOO {
+        assert!(!mutant.rules.is_empty(), "{} has no rule", mutant.defect);
+        assert!(
+            !mutant.dialects.is_empty(),
+            "{} has no dialect",
+            mutant.defect
+        );
+        assert_eq!(mutants::find(mutant.defect.name()), Some(mutant));
+    }
+}
+
+/// Shrunk counterexamples are minimal: no shorter sequence built from the counterexample's
+/// own operations and the canonical pool fails (see `mutants::minimal` for what exactly is
+/// searched).
+#[rstest]
+#[case("off-by-one-capacity", Dialect::Msvm)]
+#[case("delete-with-children", Dialect::Cim)]
+#[case("no-release-on-delete", Dialect::Msvm)]
+#[case("leak-on-failure", Dialect::Cim)]
+#[case("shared-exceeds-aggregate", Dialect::Msvm)]
+#[case("job-fails-but-leaves-pool", Dialect::Cim)]
+fn shrunk_counterexamples_are_checked_minimal(#[case] name: &str, #[case] dialect: Dialect) {
+    let mutant = mutants::find(name).expect("in the zoo");
+    let hunted = hunt(mutant, profile_name(dialect), &Config::default());
+    let HuntOutcome::Caught(catch) = &hunted.outcome else {
+        panic!("{name} not caught: {:?}", hunted.outcome)
+    };
+    assert_eq!(catch.operations.len(), catch.shrunk_steps);
+    assert!(catch.deterministic);
+    let profile = Profile::built_in(profile_name(dialect));
+    let mut service = mutants::build(&format!("mutant:{name}"), &profile).expect("builds");
+    let minimality = check_minimal(
+        &mut *service,
+        &profile,
+        &catch.operations,
+        SearchBudget::default(),
+    )
+    .expect("replays");
+    assert!(
+        matches!(minimality.verdict, MinimalityVerdict::Minimal),
+        "{name}: {minimality:?}"
+    );
+    assert!(minimality.sequences_tried > 0 || catch.shrunk_steps == 1);
+}
+
+/// A sequence that is not minimal is told apart: a failing counterexample padded with a
+/// harmless step in front is reported with the shorter sequence that fails.
+#[test]
+fn a_padded_counterexample_is_not_minimal() {
+    let mutant = mutants::find("delete-with-children").expect("in the zoo");
+    let hunted = hunt(mutant, "reference-msvm", &Config::default());
+    let catch = hunted.catch().expect("caught").clone();
+    let profile = Profile::built_in("reference-msvm");
+    let mut padded = vec![poolcheck::mutants::minimal::canonical_operations(&profile)[0].clone()];
+    padded.extend(catch.operations.iter().cloned());
+    let mut service = mutants::build("mutant:delete-with-children", &profile).expect("builds");
+    let minimality =
+        check_minimal(&mut *service, &profile, &padded, SearchBudget::default()).expect("runs");
+    match minimality.verdict {
+        MinimalityVerdict::Shorter { ref operations, .. } => {
+            assert!(operations.len() < padded.len())
+        }
+        other => panic!("expected a shorter failing sequence, got {other:?}"),
+    }
+}
