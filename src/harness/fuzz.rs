@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use arbitrary::{Arbitrary, Unstructured};
 use serde::{Deserialize, Serialize};
 
-use super::{replay, run_sequence, HarnessError, RuleStats, Trace};
+use super::{minimize, replay, run_sequence, HarnessError, RuleStats, Trace};
 use crate::adapters::build_target;
 use crate::adapters::protocol::{
     decode_hello, decode_response, decode_result, service_error, Fault, HelloLine, Reply, Request,
@@ -248,6 +248,32 @@ impl Differential {
         Err(self.finding(ops, kind))
     }
 
+    /// A violation's sequence cut down to one-step minimal (dropping any single step loses
+    /// the violation of the same rule; see [`minimize`]); other findings as they are.
+    pub fn minimize(&mut self, finding: Finding) -> Finding {
+        let FindingKind::Violation { rule, .. } = finding.kind else {
+            return finding;
+        };
+        let shorter = minimize(
+            &mut *self.service,
+            &self.profile,
+            finding.operations.clone(),
+            rule,
+        );
+        match shorter {
+            Ok(ops) if ops.len() < finding.operations.len() => match self.check(&ops) {
+                Err(
+                    shrunk @ Finding {
+                        kind: FindingKind::Violation { rule: again, .. },
+                        ..
+                    },
+                ) if again == rule => shrunk,
+                _ => finding,
+            },
+            _ => finding,
+        }
+    }
+
     /// The full trace of `ops` (re-run once more), for a finding's record.
     pub fn trace(&mut self, ops: &[Operation]) -> Result<Trace, HarnessError> {
         replay(&mut *self.service, &self.profile, ops)
@@ -272,10 +298,13 @@ pub struct Recorded {
 }
 
 impl Finding {
-    /// The regression file for this finding: a violation is expected to recur on its rule;
-    /// a panic or harness error is expected to go away once fixed.
+    /// The regression file for this finding. A violation by a deliberately broken or an
+    /// external implementation is expected to recur on its rule; a violation by the reference
+    /// implementation is a bug of the reference or the model, and the file expects the
+    /// sequence to pass once it is fixed; a panic or harness error is expected to go away.
     pub fn regression(&self) -> Regression {
         let expect = match &self.kind {
+            FindingKind::Violation { .. } if self.target == "reference" => Expect::Passes,
             FindingKind::Violation { rule, .. } => Expect::Fails { rule: *rule },
             _ => Expect::Completes,
         };
@@ -343,7 +372,7 @@ thread_local! {
 
 /// The differential fuzz body: decode `data`, run it against the implementation named by
 /// the environment (built on the first call, reused and reset afterwards), and on a finding
-/// record it ([`findings_dir`]) and return it. A panic inside the library is recorded as a
+/// minimize it, record it ([`findings_dir`]) and return it. A panic inside the library is recorded as a
 /// regression too, then propagated so that libFuzzer saves the input.
 pub fn differential(data: &[u8]) -> Result<(), Finding> {
     ENV_TARGET.with(|cell| {
@@ -363,7 +392,8 @@ pub fn differential(data: &[u8]) -> Result<(), Finding> {
                 panic::resume_unwind(payload);
             }
         };
-        let trace = differential.trace(&ops).ok();
+        let finding = differential.minimize(finding);
+        let trace = differential.trace(&finding.operations).ok();
         report_recording(&finding, data, trace.as_ref());
         Err(finding)
     })
