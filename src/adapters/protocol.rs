@@ -120,16 +120,21 @@ impl Request {
     }
 }
 
-/// A request line: the request with its `id` first.
+/// A request line: the request with its `id` first, and a newline.
 pub fn encode_request(id: u64, request: &Request) -> String {
-    #[derive(Serialize)]
-    struct Line<'a> {
-        id: u64,
-        #[serde(flatten)]
-        request: &'a Request,
+    // Serialising these types cannot fail (every map key is a string), and a request is
+    // always a JSON object: the id goes right after its opening brace.
+    let body = serde_json::to_string(request).unwrap_or_else(|_| "{}".into());
+    let mut line = String::with_capacity(body.len() + 24);
+    line.push_str("{\"id\":");
+    line.push_str(&id.to_string());
+    match body.strip_prefix('{').filter(|rest| *rest != "}") {
+        Some(rest) => {
+            line.push(',');
+            line.push_str(rest);
+        }
+        None => line.push('}'),
     }
-    // Serialising these types cannot fail: every map key is a string.
-    let mut line = serde_json::to_string(&Line { id, request }).unwrap_or_default();
     line.push('\n');
     line
 }
@@ -326,5 +331,186 @@ pub fn human(duration: Duration) -> String {
         format!("{} ms", duration.as_millis())
     } else {
         format!("{} s", duration.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sut::Method;
+
+    #[test]
+    fn requests_carry_their_id_first() {
+        assert_eq!(
+            encode_request(7, &Request::Snapshot),
+            "{\"id\":7,\"op\":\"snapshot\"}\n"
+        );
+        let call = MethodCall::new(Method::DeletePool).with(
+            "Pool",
+            crate::sut::ParamValue::Reference(ObjectPath::new("p")),
+        );
+        let line = encode_request(8, &Request::Invoke(call.clone()));
+        assert!(line.starts_with("{\"id\":8,\"op\":\"invoke\",\"method\":\"DeletePool\""));
+        let back: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(back["id"], 8);
+        let request: Request = serde_json::from_value(back).unwrap();
+        assert_eq!(request, Request::Invoke(call));
+    }
+
+    #[test]
+    fn responses_have_exactly_one_outcome_for_the_pending_id() {
+        assert!(matches!(
+            decode_response(r#"{"id":3,"ok":null}"#, 3),
+            Ok(Reply::Ok(raw)) if raw.get() == "null"
+        ));
+        assert!(matches!(
+            decode_response(r#"{"ok":{},"id":3,"log":"x"}"#, 3),
+            Ok(Reply::Ok(_))
+        ));
+        assert!(matches!(
+            decode_response(r#"{"id":3,"unsupported":"no"}"#, 3),
+            Ok(Reply::Unsupported(why)) if why == "no"
+        ));
+        assert!(matches!(
+            decode_response(r#"{"id":3,"error":"down"}"#, 3),
+            Ok(Reply::Error(what)) if what == "down"
+        ));
+        assert_eq!(
+            decode_response(r#"{"id":2,"ok":{}}"#, 3).unwrap_err(),
+            Fault::WrongId {
+                expected: 3,
+                got: 2
+            }
+        );
+        for garbage in [
+            r#"{"id":3}"#,
+            r#"{"id":3,"ok":{},"error":"x"}"#,
+            r#"{"ok":{}}"#,
+            r#"{"id":"3","ok":{}}"#,
+            "not json",
+            "[]",
+        ] {
+            assert!(
+                matches!(decode_response(garbage, 3), Err(Fault::Garbage { .. })),
+                "{garbage}"
+            );
+        }
+    }
+
+    #[test]
+    fn results_must_have_the_requests_type() {
+        let raw = RawValue::from_string("{\"pools\":[]}".into()).unwrap();
+        let snapshot: crate::sut::Snapshot = decode_result(&raw, &Request::Snapshot).unwrap();
+        assert!(snapshot.pools.is_empty());
+        let wrong = decode_result::<crate::sut::JobView>(&raw, &Request::Snapshot).unwrap_err();
+        assert!(matches!(wrong, Fault::BadResult { .. }));
+    }
+
+    #[test]
+    fn hellos_name_the_protocol_and_the_adapter() {
+        let hello = decode_hello(
+            r#"{"protocol":"poolcheck-adapter/1","hello":{"name":"a","version":"1","dialect":"Cim","profile":{"builtin":"reference-cim"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(hello.dialect, Dialect::Cim);
+        assert_eq!(
+            hello.profile.unwrap().load("a").unwrap().name,
+            "reference-cim"
+        );
+        for (line, needle) in [
+            ("hello", "not JSON"),
+            (r#"{"hello":{}}"#, "no \"protocol\""),
+            (
+                r#"{"protocol":"poolcheck-adapter/2","hello":{}}"#,
+                "poolcheck-adapter/2",
+            ),
+            (
+                r#"{"protocol":"poolcheck-adapter/1","hello":{"name":"a"}}"#,
+                "not valid",
+            ),
+        ] {
+            let fault = decode_hello(line).unwrap_err();
+            assert!(fault.to_string().contains(needle), "{line}: {fault}");
+        }
+        let unknown = ProfileSource::Builtin("nope".into()).load("a").unwrap_err();
+        assert!(unknown.to_string().contains("not a built-in profile"));
+        let file_path = ProfileSource::Builtin("Cargo.toml".into()).load("a");
+        assert!(file_path.is_err(), "a builtin name is never read as a path");
+    }
+
+    #[test]
+    fn one_function_maps_every_fault() {
+        let during = || "request 1 (reset)".to_string();
+        let cases = [
+            (Fault::Unsupported("x".into()), "unsupported"),
+            (Fault::AdapterError("x".into()), "crashed"),
+            (
+                Fault::Exited {
+                    during: during(),
+                    status: "exit status: 1".into(),
+                },
+                "crashed",
+            ),
+            (
+                Fault::Io {
+                    during: during(),
+                    problem: "x".into(),
+                },
+                "crashed",
+            ),
+            (
+                Fault::Lost {
+                    earlier: "x".into(),
+                },
+                "crashed",
+            ),
+            (
+                Fault::Timeout {
+                    during: during(),
+                    after: Duration::from_millis(250),
+                },
+                "timed out",
+            ),
+            (
+                Fault::Handshake {
+                    problem: "x".into(),
+                },
+                "protocol",
+            ),
+            (
+                Fault::Garbage {
+                    line: "x".into(),
+                    problem: "y".into(),
+                },
+                "protocol",
+            ),
+            (
+                Fault::WrongId {
+                    expected: 2,
+                    got: 1,
+                },
+                "protocol",
+            ),
+            (
+                Fault::BadResult {
+                    request: "x".into(),
+                    problem: "y".into(),
+                },
+                "protocol",
+            ),
+        ];
+        for (fault, kind) in cases {
+            let error = service_error(&fault, "line one\nline two\n");
+            let text = error.to_string();
+            assert!(text.contains(kind), "{fault:?}: {text}");
+            assert!(
+                text.ends_with("stderr (tail):\n    | line one\n    | line two"),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            service_error(&Fault::Unsupported("x".into()), ""),
+            ServiceError::Unsupported("x".into())
+        );
     }
 }

@@ -287,15 +287,15 @@ mod unix {
                 if self.pending.len() > MAX_LINE_BYTES {
                     return Err(LinkError::TooLong);
                 }
+                // An answer is rarely there before we ask: wait first, then read.
+                if !wait(&self.stdout, libc::POLLIN, deadline)? {
+                    return Err(LinkError::Timeout);
+                }
                 match self.stdout.read(&mut chunk) {
                     Ok(0) => self.closed = true,
                     Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                        if !wait(&self.stdout, libc::POLLIN, deadline)? {
-                            return Err(LinkError::Timeout);
-                        }
-                    }
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e)
+                        if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
                     Err(e) => return Err(LinkError::Io(e.to_string())),
                 }
             }
