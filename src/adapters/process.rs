@@ -442,14 +442,16 @@ impl Session {
     }
 
     fn read_hello(&mut self, timeout: Duration) -> Result<Hello, Fault> {
-        let line = self.next_line("the handshake", timeout, Instant::now() + timeout)?;
+        let during = || "the handshake".to_string();
+        let line = self.next_line(&during, timeout, Instant::now() + timeout)?;
         decode_hello(&line)
     }
 
-    /// The next non-blank line from the adapter's stdout, before `deadline`.
+    /// The next non-blank line from the adapter's stdout, before `deadline`; `during` names
+    /// what was awaited (built only when something went wrong).
     fn next_line(
         &mut self,
-        during: &str,
+        during: &dyn Fn() -> String,
         timeout: Duration,
         deadline: Instant,
     ) -> Result<String, Fault> {
@@ -457,7 +459,7 @@ impl Session {
             match self.link.receive(deadline) {
                 Ok(line) if line.trim().is_empty() => continue,
                 Ok(line) => return Ok(line),
-                Err(e) => return Err(link_fault(e, during, timeout)),
+                Err(e) => return Err(link_fault(e, &during(), timeout)),
             }
         }
     }
@@ -466,11 +468,11 @@ impl Session {
     fn call(&mut self, request: &Request) -> Result<Reply, Fault> {
         let id = self.next_id;
         self.next_id += 1;
-        let during = format!("request {id} ({})", request.describe());
+        let during = || format!("request {id} ({})", request.describe());
         let deadline = Instant::now() + self.timeout;
         self.link
             .send(encode_request(id, request), deadline)
-            .map_err(|e| link_fault(e, &during, self.timeout))?;
+            .map_err(|e| link_fault(e, &during(), self.timeout))?;
         let line = self.next_line(&during, self.timeout, deadline)?;
         decode_response(&line, id)
     }

@@ -161,6 +161,9 @@ mod unix {
         pending: Vec<u8>,
         /// How far `pending` is known to hold no newline.
         scanned: usize,
+        /// Reused for every read (allocated once: zeroing it per read would cost more than
+        /// the read).
+        chunk: Vec<u8>,
         closed: bool,
     }
 
@@ -176,6 +179,7 @@ mod unix {
                 stdout: std::fs::File::from(stdout),
                 pending: Vec::with_capacity(64 * 1024),
                 scanned: 0,
+                chunk: vec![0; 64 * 1024],
                 closed: false,
             })
         }
@@ -270,7 +274,6 @@ mod unix {
         }
 
         fn receive(&mut self, deadline: Instant) -> Result<String, LinkError> {
-            let mut chunk = [0u8; 64 * 1024];
             loop {
                 if let Some(line) = self.take_line() {
                     return line;
@@ -291,9 +294,9 @@ mod unix {
                 if !wait(&self.stdout, libc::POLLIN, deadline)? {
                     return Err(LinkError::Timeout);
                 }
-                match self.stdout.read(&mut chunk) {
+                match self.stdout.read(&mut self.chunk) {
                     Ok(0) => self.closed = true,
-                    Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
+                    Ok(n) => self.pending.extend_from_slice(&self.chunk[..n]),
                     Err(e)
                         if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
                     Err(e) => return Err(LinkError::Io(e.to_string())),
