@@ -147,14 +147,16 @@ impl Allocation {
     }
 }
 
+/// The message of the Invalid Parameter refusal: which parameter, and the codec's own
+/// account of what was wrong and where (bounded in size, whatever the input).
 fn describe(what: &str, error: &CodecError) -> String {
-    format!("{what}: {error}")
+    format!("{what} is not a usable embedded instance: {error}")
 }
 
 /// Decodes `PoolSettings` (EMB-001..003): one instance of a pool setting data class.
 pub(crate) fn pool_settings(what: &str, text: &str) -> Result<PoolSettings, String> {
     let instance = decode(text).map_err(|e| describe(what, &e))?;
-    let typed = PoolSettingData::from_instance(&instance).map_err(|e| describe(what, &e))?;
+    let typed = PoolSettingData::from_owned(instance).map_err(|e| describe(what, &e))?;
     Ok(PoolSettings {
         pool_id: typed.pool_id,
         element_name: typed.element_name,
@@ -167,7 +169,7 @@ pub(crate) fn pool_settings(what: &str, text: &str) -> Result<PoolSettings, Stri
 /// class.
 pub(crate) fn allocation(what: &str, text: &str) -> Result<Allocation, String> {
     let instance = decode(text).map_err(|e| describe(what, &e))?;
-    let typed = AllocationSettingData::from_instance(&instance).map_err(|e| describe(what, &e))?;
+    let typed = AllocationSettingData::from_owned(instance).map_err(|e| describe(what, &e))?;
     Ok(Allocation {
         resource_type: typed.resource_type,
         resource_subtype: typed.resource_subtype,
