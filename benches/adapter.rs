@@ -5,6 +5,8 @@
 //!   at once, one round trip at a time, with no harness and no adapter machinery;
 //! - `calls_via_process_adapter`: the same calls made through the process adapter (threads,
 //!   timeouts, serde on both ways) to the same peer in adapter mode, without the harness;
+//! - `calls_via_process_adapter_threads`: the same, with the pipes served by a reader and a
+//!   writer thread (`AdapterOptions::threads`, the portable path) instead of `poll(2)`;
 //! - `suite_via_trivial_adapter`: `harness::check` through the process adapter against the same
 //!   peer in adapter mode (every method `unsupported`, so the peer does no work of its own);
 //! - `suite_in_process_trivial`: the same suite against an in-process stand-in for the trivial
@@ -219,6 +221,19 @@ fn boundary(c: &mut Criterion) {
         b.iter(|| {
             for request in &trivial_calls {
                 black_box(replay_call(&mut trivial, request));
+            }
+        })
+    });
+
+    let threaded = AdapterOptions {
+        threads: true,
+        ..AdapterOptions::default()
+    };
+    let mut trivial_threads = ProcessAdapter::spawn(&peer, threaded).expect("peer");
+    group.bench_function("calls_via_process_adapter_threads", |b| {
+        b.iter(|| {
+            for request in &trivial_calls {
+                black_box(replay_call(&mut trivial_threads, request));
             }
         })
     });
