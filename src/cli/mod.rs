@@ -4,6 +4,9 @@
 //! error. Everything a command prints comes from `poolcheck::report`.
 
 mod mutants;
+mod progress;
+mod promote;
+mod replay;
 mod rules;
 mod run;
 
@@ -28,6 +31,10 @@ enum Command {
     Run(run::RunArgs),
     /// List the rules of the specification with their sources.
     Rules,
+    /// Re-run a trace file and compare it step by step with the recording.
+    Replay(replay::ReplayArgs),
+    /// Add a trace to spec/vectors/, where `cargo test` replays it against the reference.
+    Promote(promote::PromoteArgs),
     /// Hunt every mutant of the zoo and print which rule caught it, how fast, how short.
     Mutants(mutants::MutantsArgs),
 }
@@ -54,6 +61,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Rules => rules::rules(),
+        Command::Replay(args) => replay::replay(&args),
+        Command::Promote(args) => promote::promote(&args),
         Command::Mutants(args) => mutants::mutants(&args),
     };
     match result {

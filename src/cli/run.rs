@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use poolcheck::adapters::{build_targets, process, transcript, AdapterOptions};
-use poolcheck::harness::{self, Config, RunReport};
-use poolcheck::report;
+use poolcheck::harness::{self, Config, RuleFilter, RunReport};
+use poolcheck::report::{self, Invocation};
 use poolcheck::spec::Profile;
 
-use super::Outcome;
+use super::{progress, Outcome};
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -30,9 +30,23 @@ pub struct RunArgs {
     /// Longest operation sequence.
     #[arg(long, default_value_t = 32)]
     max_steps: usize,
-    /// Write the reports as JSON to this file.
+    /// Stop generating cases per profile after this long (`90s`, `5m`, `1h`, `500ms`; a bare
+    /// number is seconds). A failure found in time is still shrunk.
+    #[arg(long, value_parser = parse_duration)]
+    time_budget: Option<Duration>,
+    /// Judge only these rules: ids or families, comma-separated (`ARG-001,CAP`). The others
+    /// are reported as filtered out.
+    #[arg(long, value_delimiter = ',')]
+    rules: Vec<String>,
+    /// Write the reports as JSON to this file (shape: spec/report-format.md).
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Write a JUnit XML report to this file (one testcase per rule).
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Write a Markdown summary, fit for a pull-request comment, to this file.
+    #[arg(long)]
+    markdown: Option<PathBuf>,
     /// Where failure traces are written.
     #[arg(long, default_value = "poolcheck-failures")]
     trace_dir: PathBuf,
@@ -60,11 +74,20 @@ pub fn run(args: &RunArgs) -> Result<Outcome, String> {
         .iter()
         .map(|name| Profile::load(name).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
+    let unknown = RuleFilter::new(&args.rules).unknown();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "--rules names no rule or family of spec/: {} (`poolcheck rules` lists them)",
+            unknown.join(", ")
+        ));
+    }
     let seed = args.seed.unwrap_or_else(random_seed);
     let config = Config {
         cases: args.cases,
         max_steps: args.max_steps,
         seed,
+        time_budget: args.time_budget,
+        rules: args.rules.clone(),
         ..Config::default()
     };
     let options = AdapterOptions {
@@ -83,23 +106,39 @@ pub fn run(args: &RunArgs) -> Result<Outcome, String> {
         args.target
     );
     let mut reports: Vec<RunReport> = Vec::new();
+    let mut invocation = Invocation::new(&args.target);
+    for (arg, profile) in args.profile.iter().zip(&requested) {
+        if *arg != profile.name {
+            invocation
+                .profile_args
+                .insert(profile.name.clone(), arg.clone());
+        }
+    }
     for (profile, service) in targets.iter_mut() {
+        let bar = progress::Bar::new(&profile.name, config.cases);
+        let update = |p| bar.update(p);
         let report = match recorder.as_mut() {
-            None => harness::check(&mut **service, profile, &config),
+            None => harness::check_with_progress(&mut **service, profile, &config, &update),
             Some(recorder) => {
                 let mut recording = recorder
                     .record(&mut **service, &args.target, profile, &config)
                     .map_err(|e| e.to_string())?;
-                let report = harness::check(&mut recording, profile, &config);
-                recording.finish().map_err(|e| e.to_string())?;
+                let report =
+                    harness::check_with_progress(&mut recording, profile, &config, &update);
+                recording
+                    .finish(report.as_ref())
+                    .map_err(|e| e.to_string())?;
                 report
             }
-        }
-        .map_err(|e| e.to_string())?;
+        };
+        bar.finish();
+        let report = report.map_err(|e| e.to_string())?;
         if let Some(failure) = &report.failure {
-            let path = write_trace(&args.trace_dir, &report, failure)?;
+            let path = write_trace(&args.trace_dir, &report, failure, &args.target)?;
             print!("{}", report::failure(&report, failure));
             println!("  trace written to {}", path.display());
+            println!("  {}", report::replay_command(&path));
+            invocation.traces.insert(report.profile.clone(), path);
         }
         reports.push(report);
     }
@@ -109,9 +148,19 @@ pub fn run(args: &RunArgs) -> Result<Outcome, String> {
     for report in &reports {
         println!("{}", report::summary(report));
     }
-    if let Some(path) = &args.json {
-        std::fs::write(path, report::json(&reports))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let outputs = [
+        (&args.json, report::json(&reports)),
+        (&args.junit, report::junit::junit(&reports, &invocation)),
+        (
+            &args.markdown,
+            report::markdown::markdown(&reports, &invocation),
+        ),
+    ];
+    for (path, text) in outputs {
+        if let Some(path) = path {
+            std::fs::write(path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
     }
     Ok(if reports.iter().all(RunReport::conforms) {
         Outcome::Conforms
@@ -124,13 +173,40 @@ fn write_trace(
     dir: &Path,
     report: &RunReport,
     failure: &harness::Failure,
+    target: &str,
 ) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join(format!(
         "{}-seed{}-{}.json",
         report.profile, report.config.seed, failure.rule
     ));
-    std::fs::write(&path, failure.trace.to_json())
+    let mut trace = failure.trace.clone();
+    trace.target_spec = Some(target.to_string());
+    std::fs::write(&path, trace.to_json())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(path)
+}
+
+/// `90s`, `5m`, `1h`, `500ms`, or a bare number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 90s, 5m, 1h or 500ms"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?}: use ms, s, m or h"
+            ))
+        }
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
 }

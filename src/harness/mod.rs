@@ -9,9 +9,11 @@
 //! The harness refuses to know how results look (that is `report`) and which implementation
 //! it is talking to beyond the trait; it never reads the reference implementation's state.
 
+pub mod equivalence;
 pub mod fuzz;
 pub mod render;
 pub mod runner;
+pub mod scope;
 pub mod shorter;
 pub mod stats;
 pub mod strategy;
@@ -25,12 +27,13 @@ use proptest::test_runner::{
 };
 use serde::{Deserialize, Serialize};
 
-pub use runner::{run_sequence, HarnessError, SequenceOutcome};
+pub use runner::{run_sequence, run_sequence_scoped, HarnessError, SequenceOutcome};
+pub use scope::{RuleFilter, Tolerance};
 pub use stats::{RuleCounts, RuleStats};
 pub use trace::{Trace, TraceVerdict};
 
 use crate::model::Operation;
-use crate::spec::profile::{MethodMode, Profile};
+use crate::spec::profile::{ExpectedFailure, MethodMode, Profile};
 use crate::spec::{rules, RuleId};
 use crate::sut::{Dialect, Method, PoolService, ResourceKind, ServiceDescription};
 
@@ -50,6 +53,14 @@ pub struct Config {
     pub max_shrink_iters: u32,
     /// How many times a shrunk failure is re-run to tell deterministic from flaky.
     pub reruns: u32,
+    /// Generate no new case once this much time has passed (shrinking a failure found
+    /// before then still completes). `None`: no budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_budget: Option<Duration>,
+    /// Judge only these rules: ids (`ARG-001`) or families (`CAP`); empty judges every rule.
+    /// Violations of the others are recorded but end no case ([`scope`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
 }
 
 impl Default for Config {
@@ -60,6 +71,8 @@ impl Default for Config {
             seed: 0,
             max_shrink_iters: 4096,
             reruns: 3,
+            time_budget: None,
+            rules: Vec::new(),
         }
     }
 }
@@ -74,6 +87,20 @@ pub enum Verdict {
     NotExercised,
     /// The profile makes the rule inapplicable.
     NotApplicable,
+    /// The profile lists the rule as a known divergence, and it failed as expected.
+    ExpectedFailure,
+    /// The profile lists the rule as a known divergence, but it was exercised and never
+    /// failed: the profile is out of date. Fails the run.
+    UnexpectedPass,
+    /// The rule is outside the run's `--rules` filter: not judged.
+    Filtered,
+}
+
+impl Verdict {
+    /// Whether this verdict makes the run fail.
+    pub fn fails_run(self) -> bool {
+        matches!(self, Verdict::Failed | Verdict::UnexpectedPass)
+    }
 }
 
 /// One row of the per-rule table.
@@ -114,12 +141,18 @@ pub struct RunReport {
     pub steps_run: u64,
     pub rules: Vec<RuleResult>,
     pub failure: Option<Failure>,
+    /// The profile's known divergences, with their reasons.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expected_failures: Vec<ExpectedFailure>,
+    /// The run stopped generating cases because its time budget ran out.
+    #[serde(default)]
+    pub time_budget_exhausted: bool,
 }
 
 impl RunReport {
-    /// True when no rule failed.
+    /// True when no rule failed and no expected failure passed.
     pub fn conforms(&self) -> bool {
-        self.failure.is_none() && self.rules.iter().all(|r| r.verdict != Verdict::Failed)
+        self.failure.is_none() && !self.rules.iter().any(|r| r.verdict.fails_run())
     }
 
     pub fn verdict(&self, rule: &str) -> Option<Verdict> {
@@ -130,14 +163,35 @@ impl RunReport {
     }
 }
 
+/// How far a run has got, for a progress display.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// `done` of `total` cases have been run.
+    Cases { done: u32, total: u32 },
+    /// A failure of `rule` was found; its sequence is being shrunk.
+    Shrinking { rule: RuleId },
+}
+
 /// Run the suite against `service` under `profile`.
 pub fn check(
     service: &mut dyn PoolService,
     profile: &Profile,
     config: &Config,
 ) -> Result<RunReport, HarnessError> {
+    check_with_progress(service, profile, config, &|_| {})
+}
+
+/// [`check`], telling `progress` how far it has got after every case.
+pub fn check_with_progress(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    config: &Config,
+    progress: &dyn Fn(Progress),
+) -> Result<RunReport, HarnessError> {
     let target = service.describe();
+    let filter = RuleFilter::new(&config.rules);
     let started = Instant::now();
+    let out_of_time = Cell::new(false);
     let service = RefCell::new(service);
     let stats = RefCell::new(RuleStats::default());
     let failing_rule: Cell<Option<RuleId>> = Cell::new(None);
@@ -160,24 +214,34 @@ pub fn check(
         if harness_error.borrow().is_some() {
             return Err(TestCaseError::fail("harness error"));
         }
+        let searching = failing_rule.get().is_none();
+        if searching && config.time_budget.is_some_and(|b| started.elapsed() >= b) {
+            // With no global rejects allowed, a reject ends proptest's run at once.
+            out_of_time.set(true);
+            return Err(TestCaseError::reject("time budget exhausted"));
+        }
         let mut local = RuleStats::default();
         let mut guard = service.borrow_mut();
-        let outcome = match run_sequence(&mut **guard, profile, &ops, &mut local) {
+        let outcome = match run_sequence_scoped(&mut **guard, profile, &ops, &mut local, &filter) {
             Ok(outcome) => outcome,
             Err(e) => {
                 *harness_error.borrow_mut() = Some(e);
                 return Err(TestCaseError::fail("harness error"));
             }
         };
-        let searching = failing_rule.get().is_none();
         if searching {
             cases.set(cases.get() + 1);
             stats.borrow_mut().merge(&local);
+            progress(Progress::Cases {
+                done: cases.get(),
+                total: config.cases,
+            });
         }
         match (outcome.failure, failing_rule.get()) {
             (None, _) => Ok(()),
             (Some((_, rule)), None) => {
                 failing_rule.set(Some(rule));
+                progress(Progress::Shrinking { rule });
                 first_seen.set(Some((cases.get(), started.elapsed(), ops.len())));
                 Err(TestCaseError::fail(rule.0))
             }
@@ -192,6 +256,7 @@ pub fn check(
     let service = service.into_inner();
     let failure = match result {
         Ok(()) => None,
+        Err(TestError::Abort(_)) if out_of_time.get() => None,
         Err(TestError::Abort(reason)) => {
             return Err(HarnessError::Start(format!(
                 "proptest aborted the run: {reason}"
@@ -202,7 +267,7 @@ pub fn check(
                 .get()
                 .unwrap_or((cases.get(), started.elapsed(), ops.len()));
             let ops = match failing_rule.get() {
-                Some(rule) => minimize(service, profile, ops, rule)?,
+                Some(rule) => minimize_in(service, profile, ops, rule, &filter)?,
                 None => ops,
             };
             Some(shrunk_failure(
@@ -216,8 +281,22 @@ pub fn check(
             )?)
         }
     };
-    let stats = stats.into_inner();
-    let rules = rule_results(profile, &stats, failure.as_ref());
+    let mut stats = stats.into_inner();
+    // EMB-004 (equivalence.rs): only when nothing else failed.
+    let failure = match failure {
+        Some(failure) => Some(failure),
+        None => equivalence::phase(
+            service,
+            profile,
+            config,
+            &filter,
+            &mut stats,
+            started,
+            cases.get(),
+            &|| out_of_time.get() || config.time_budget.is_some_and(|b| started.elapsed() >= b),
+        )?,
+    };
+    let rules = rule_results(profile, &filter, &stats, failure.as_ref());
     Ok(RunReport {
         suite_version: SUITE_VERSION.to_string(),
         spec_edition: crate::spec::edition().to_string(),
@@ -228,6 +307,8 @@ pub fn check(
         steps_run: stats.steps,
         rules,
         failure,
+        expected_failures: profile.expected_failures.clone(),
+        time_budget_exhausted: out_of_time.get(),
     })
 }
 
@@ -240,11 +321,13 @@ fn shrunk_failure(
     time_to_failure: Duration,
     original_steps: usize,
 ) -> Result<Failure, HarnessError> {
-    let mut trace = replay(service, profile, ops)?;
+    let filter = &RuleFilter::new(&config.rules);
+    let mut trace = replay_scoped(service, profile, ops, filter)?;
     trace.seed = Some(config.seed);
-    let mut deterministic = true;
+    // The sequence failed when it was found; a replay that passes is already a disagreement.
+    let mut deterministic = !trace.verdict.passed;
     for _ in 0..config.reruns {
-        let again = replay(service, profile, ops)?;
+        let again = replay_scoped(service, profile, ops, filter)?;
         if again.verdict != trace.verdict {
             deterministic = false;
         }
@@ -252,6 +335,7 @@ fn shrunk_failure(
     let (rule, detail) = trace
         .steps
         .iter()
+        .filter(|s| s.tolerated.is_none())
         .flat_map(|s| s.violations.iter())
         .next()
         .map(|v| (v.rule, v.detail.clone()))
@@ -278,13 +362,23 @@ fn shrunk_failure(
 pub fn minimize(
     service: &mut dyn PoolService,
     profile: &Profile,
+    ops: Vec<Operation>,
+    rule: RuleId,
+) -> Result<Vec<Operation>, HarnessError> {
+    minimize_in(service, profile, ops, rule, &RuleFilter::all())
+}
+
+fn minimize_in(
+    service: &mut dyn PoolService,
+    profile: &Profile,
     mut ops: Vec<Operation>,
     rule: RuleId,
+    filter: &RuleFilter,
 ) -> Result<Vec<Operation>, HarnessError> {
     let failing_step =
         |service: &mut dyn PoolService, ops: &[Operation]| -> Result<Option<usize>, HarnessError> {
             let mut stats = RuleStats::default();
-            let outcome = run_sequence(service, profile, ops, &mut stats)?;
+            let outcome = run_sequence_scoped(service, profile, ops, &mut stats, filter)?;
             Ok(outcome
                 .failure
                 .filter(|(_, r)| *r == rule)
@@ -327,19 +421,40 @@ pub fn replay(
     profile: &Profile,
     ops: &[Operation],
 ) -> Result<Trace, HarnessError> {
+    replay_scoped(service, profile, ops, &RuleFilter::all())
+}
+
+/// [`replay`] under a rule filter (see [`run_sequence_scoped`]).
+pub fn replay_scoped(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    ops: &[Operation],
+    filter: &RuleFilter,
+) -> Result<Trace, HarnessError> {
     let mut stats = RuleStats::default();
-    let outcome = run_sequence(service, profile, ops, &mut stats)?;
+    let outcome = run_sequence_scoped(service, profile, ops, &mut stats, filter)?;
     let failed_rules: Vec<RuleId> = outcome
         .steps
         .iter()
+        .filter(|s| s.tolerated.is_none())
         .flat_map(|s| s.violations.iter().map(|v| v.rule))
         .collect();
+    // A tolerated step's violations are charged to its first rule.
+    let expected_failures: Vec<RuleId> = outcome
+        .steps
+        .iter()
+        .filter(|s| s.tolerated == Some(Tolerance::Expected))
+        .filter_map(|s| s.violations.first().map(|v| v.rule))
+        .collect();
     Ok(Trace {
+        format: trace::TRACE_FORMAT.to_string(),
         format_version: trace::TRACE_FORMAT_VERSION,
         suite_version: SUITE_VERSION.to_string(),
         spec_edition: crate::spec::edition().to_string(),
         profile: profile.name.clone(),
         target: service.describe(),
+        target_spec: None,
+        description: None,
         fixture: profile.fixture(),
         seed: None,
         operations: ops.to_vec(),
@@ -347,6 +462,7 @@ pub fn replay(
         verdict: TraceVerdict {
             passed: failed_rules.is_empty(),
             failed_rules,
+            expected_failures,
         },
     })
 }
@@ -404,6 +520,7 @@ pub fn applicable(rule: RuleId, profile: &Profile) -> bool {
 
 fn rule_results(
     profile: &Profile,
+    filter: &RuleFilter,
     stats: &RuleStats,
     failure: Option<&Failure>,
 ) -> Vec<RuleResult> {
@@ -412,10 +529,17 @@ fn rule_results(
         .map(|rule| {
             let counts = stats.rules.get(&rule.id).copied().unwrap_or_default();
             let failed = counts.failed > 0 || failure.is_some_and(|f| f.rule == rule.id);
-            let verdict = if failed {
+            let expected = profile.expected_failure(rule.id.0).is_some();
+            let verdict = if !filter.includes(rule.id) {
+                Verdict::Filtered
+            } else if failed {
                 Verdict::Failed
             } else if !applicable(rule.id, profile) {
                 Verdict::NotApplicable
+            } else if expected && counts.expected > 0 {
+                Verdict::ExpectedFailure
+            } else if expected && counts.decisive > 0 {
+                Verdict::UnexpectedPass
             } else if counts.decisive > 0 {
                 Verdict::Passed
             } else {

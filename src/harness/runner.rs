@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::render::render;
+use super::scope::{tolerance, RuleFilter, Tolerance};
 use super::stats::RuleStats;
 use super::trace::{Channel, Expected, ExpectedRefusal, Observed, StepRecord};
 use crate::model::{invariants, rule_id, Expectation, HostModel, Operation, Step, Violation};
@@ -37,12 +38,27 @@ pub struct SequenceOutcome {
 }
 
 /// Reset `service` to the profile's fixture and run `ops` in lockstep with the model,
-/// stopping at the first step that violates a rule.
+/// stopping at the first step that violates a rule (other than one the profile expects to
+/// fail: see [`run_sequence_scoped`]).
 pub fn run_sequence(
     service: &mut dyn PoolService,
     profile: &Profile,
     ops: &[Operation],
     stats: &mut RuleStats,
+) -> Result<SequenceOutcome, HarnessError> {
+    run_sequence_scoped(service, profile, ops, stats, &RuleFilter::all())
+}
+
+/// [`run_sequence`] under a rule filter. A step whose first violated rule is outside `filter`
+/// or expected by the profile is tolerated ([`super::scope`]): it is recorded, and the
+/// sequence goes on while the implementation's state still agrees with the model's, and
+/// ends there (without a failure) when it does not.
+pub fn run_sequence_scoped(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    ops: &[Operation],
+    stats: &mut RuleStats,
+    filter: &RuleFilter,
 ) -> Result<SequenceOutcome, HarnessError> {
     let fixture = profile.fixture();
     service.reset(&fixture).map_err(HarnessError::Reset)?;
@@ -51,19 +67,26 @@ pub fn run_sequence(
     let mut lockstep = Lockstep {
         service,
         profile,
+        filter,
         modes: BTreeMap::new(),
     };
     let mut steps = Vec::with_capacity(ops.len());
     for (index, op) in ops.iter().enumerate() {
-        let record = lockstep.step(&mut model, index, op, stats);
-        let failure = record.violations.first().map(|v| v.rule);
+        let (record, state_agrees) = lockstep.step(&mut model, index, op, stats);
+        let first = record.violations.first().map(|v| v.rule);
+        let tolerated = record.tolerated.is_some();
         steps.push(record);
-        if let Some(rule) = failure {
-            return Ok(SequenceOutcome {
-                steps,
-                failure: Some((index, rule)),
-                model,
-            });
+        match first {
+            Some(rule) if !tolerated => {
+                return Ok(SequenceOutcome {
+                    steps,
+                    failure: Some((index, rule)),
+                    model,
+                })
+            }
+            // The model cannot follow a host that differs from the specified one.
+            Some(_) if !state_agrees => break,
+            _ => {}
         }
     }
     Ok(SequenceOutcome {
@@ -76,6 +99,7 @@ pub fn run_sequence(
 struct Lockstep<'a> {
     service: &'a mut dyn PoolService,
     profile: &'a Profile,
+    filter: &'a RuleFilter,
     /// Per method: whether its first success came through a job (JOB-005).
     modes: BTreeMap<Method, bool>,
 }
@@ -86,13 +110,14 @@ fn normalized(mut snapshot: Snapshot) -> Snapshot {
 }
 
 impl Lockstep<'_> {
+    /// One step, and whether the implementation's state still agrees with the model's.
     fn step(
         &mut self,
         model: &mut HostModel,
         index: usize,
         op: &Operation,
         stats: &mut RuleStats,
-    ) -> StepRecord {
+    ) -> (StepRecord, bool) {
         let skipped = StepRecord {
             index,
             operation: op.clone(),
@@ -103,16 +128,18 @@ impl Lockstep<'_> {
             expected: Expected::Skipped,
             observed: Observed::Skipped,
             violations: Vec::new(),
+            tolerated: None,
             state_diff: None,
         };
         let Some(step) = model.resolve(op) else {
-            return skipped;
+            return (skipped, true);
         };
         if !self.profile.supports(step.method) {
-            return StepRecord {
+            let record = StepRecord {
                 step: Some(step),
                 ..skipped
             };
+            return (record, true);
         }
         let expectation = model.expect(&step, self.profile);
         let call = render(&step, model.dialect);
@@ -166,20 +193,33 @@ impl Lockstep<'_> {
             },
         };
         if let Observed::Unsupported(_) = observed {
-            return StepRecord {
+            let record = StepRecord {
                 step: Some(step),
                 call: Some(call),
                 observed,
                 ..skipped
             };
+            return (record, true);
         }
         let reply_ok = reply.ok();
         self.judge_reply(&step, &expectation, &observed, &mut violations);
         let (state_violations, state_diff) =
             self.check_state(model, &step, &expectation, &observed);
+        let state_agrees = state_violations.is_empty();
         violations.extend(state_violations);
-        stats.record_step(&expectation, &observed, &step, &violations, model);
-        StepRecord {
+        let tolerated = violations
+            .first()
+            .and_then(|v| tolerance(v.rule, self.profile, self.filter));
+        let charged: &[Violation] = if tolerated.is_some() {
+            &[]
+        } else {
+            &violations
+        };
+        stats.record_step(&expectation, &observed, &step, charged, model);
+        if let (Some(Tolerance::Expected), Some(first)) = (tolerated, violations.first()) {
+            stats.record_expected(first.rule);
+        }
+        let record = StepRecord {
             index,
             operation: op.clone(),
             step: Some(step),
@@ -189,8 +229,10 @@ impl Lockstep<'_> {
             expected: expected_of(&expectation),
             observed,
             violations,
+            tolerated,
             state_diff,
-        }
+        };
+        (record, state_agrees)
     }
 
     /// Poll a job to its end: JOB-002, JOB-003, JOB-006.

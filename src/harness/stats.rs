@@ -17,6 +17,9 @@ pub struct RuleCounts {
     pub decisive: u64,
     /// Steps on which the implementation violated it.
     pub failed: u64,
+    /// Steps on which it violated it as the profile expects (a known divergence).
+    #[serde(default)]
+    pub expected: u64,
 }
 
 /// Counts for every rule, over a whole run.
@@ -97,6 +100,11 @@ impl RuleStats {
         }
     }
 
+    /// Record a step whose violations the profile expects, attributed to `rule`.
+    pub fn record_expected(&mut self, rule: RuleId) {
+        self.rules.entry(rule).or_default().expected += 1;
+    }
+
     /// Add another run's counts.
     pub fn merge(&mut self, other: &RuleStats) {
         self.steps += other.steps;
@@ -105,6 +113,7 @@ impl RuleStats {
             mine.checked += counts.checked;
             mine.decisive += counts.decisive;
             mine.failed += counts.failed;
+            mine.expected += counts.expected;
         }
     }
 }

@@ -4,12 +4,50 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::scope::Tolerance;
 use crate::model::{Operation, Step, Violation};
 use crate::spec::{Reason, RuleId};
 use crate::sut::{CallReply, HostFixture, JobView, MethodCall, ServiceDescription};
 
 /// Version of the trace format; bumped on any incompatible change.
 pub const TRACE_FORMAT_VERSION: u32 = 1;
+
+/// The value of a trace's `format` field, which tells a trace from other JSON files a replay
+/// may be handed (a trace without the field is read as one).
+pub const TRACE_FORMAT: &str = "poolcheck-trace";
+
+fn trace_format() -> String {
+    TRACE_FORMAT.to_string()
+}
+
+// A *draft* — a hand-written vector that gives its profile and operations only — reads with
+// these placeholders; `poolcheck promote` fills in the rest by running it.
+fn unknown_target() -> ServiceDescription {
+    ServiceDescription {
+        name: String::new(),
+        version: String::new(),
+        dialect: crate::sut::Dialect::Msvm,
+    }
+}
+
+fn unknown_fixture() -> HostFixture {
+    HostFixture {
+        host_name: String::new(),
+        resource_types: Vec::new(),
+    }
+}
+
+fn current_version() -> u32 {
+    TRACE_FORMAT_VERSION
+}
+
+fn nothing_failed() -> TraceVerdict {
+    TraceVerdict {
+        passed: true,
+        failed_rules: Vec::new(),
+        expected_failures: Vec::new(),
+    }
+}
 
 /// How a refusal reached the harness.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +113,10 @@ pub struct StepRecord {
     pub observed: Observed,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub violations: Vec<Violation>,
+    /// Set when the step's violations do not count as failures: its first violated rule is a
+    /// known divergence of the profile, or outside the run's rule filter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerated: Option<Tolerance>,
     /// A readable diff of the expected and observed host, when they differ.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_diff: Option<String>,
@@ -83,23 +125,46 @@ pub struct StepRecord {
 /// The verdict of a whole trace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceVerdict {
+    /// No violation counted as a failure.
     pub passed: bool,
+    /// The rules of the violations that count as failures, in step order.
     pub failed_rules: Vec<RuleId>,
+    /// The rules whose violations the profile expects (known divergences), in step order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expected_failures: Vec<RuleId>,
 }
 
 /// A complete, replayable run of one operation sequence.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trace {
+    /// Always [`TRACE_FORMAT`].
+    #[serde(default = "trace_format")]
+    pub format: String,
+    #[serde(default = "current_version")]
     pub format_version: u32,
+    #[serde(default)]
     pub suite_version: String,
+    #[serde(default)]
     pub spec_edition: String,
     pub profile: String,
+    /// The implementation's self-description.
+    #[serde(default = "unknown_target")]
     pub target: ServiceDescription,
+    /// The `--target` string that built the implementation (`reference`, `mutant:NAME`, …),
+    /// when known: `poolcheck replay` uses it unless told otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_spec: Option<String>,
+    /// What the trace shows, for hand-written and promoted vectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default = "unknown_fixture")]
     pub fixture: HostFixture,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     pub operations: Vec<Operation>,
+    #[serde(default)]
     pub steps: Vec<StepRecord>,
+    #[serde(default = "nothing_failed")]
     pub verdict: TraceVerdict,
 }
 
@@ -110,5 +175,10 @@ impl Trace {
 
     pub fn from_json(text: &str) -> Result<Trace, serde_json::Error> {
         serde_json::from_str(text)
+    }
+
+    /// A hand-written draft: operations without the steps that running them records.
+    pub fn is_draft(&self) -> bool {
+        self.steps.is_empty() && !self.operations.is_empty()
     }
 }

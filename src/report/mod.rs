@@ -1,15 +1,22 @@
 //! Reports: the only place that decides how results look — the per-rule table, the failure
-//! walk-through, JSON.
+//! walk-through, JSON ([`json`], shape in `spec/report-format.md`), JUnit ([`junit`]),
+//! Markdown for a pull-request comment ([`markdown`]) and the step-by-step comparison of a
+//! replay with its recorded trace ([`replay`]).
 //!
 //! Everything here is a pure function from harness values to text; nothing here runs an
 //! implementation or judges a result.
 
+pub mod junit;
+pub mod markdown;
+pub mod replay;
 pub mod zoo;
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 use crate::harness::trace::{Expected, Observed, StepRecord};
-use crate::harness::{Failure, RunReport, Verdict};
+use crate::harness::{Failure, RuleResult, RunReport, Tolerance, Verdict};
 use crate::spec::rules;
 use crate::sut::{MethodCall, ParamValue};
 
@@ -20,7 +27,112 @@ pub fn verdict_word(verdict: Verdict) -> &'static str {
         Verdict::Failed => "FAILED",
         Verdict::NotExercised => "not exercised",
         Verdict::NotApplicable => "n/a",
+        Verdict::ExpectedFailure => "expected failure",
+        Verdict::UnexpectedPass => "UNEXPECTED PASS",
+        Verdict::Filtered => "filtered out",
     }
+}
+
+/// Every verdict, worst first: the order in which summaries list them.
+pub const VERDICTS: [Verdict; 7] = [
+    Verdict::Failed,
+    Verdict::UnexpectedPass,
+    Verdict::NotExercised,
+    Verdict::ExpectedFailure,
+    Verdict::Passed,
+    Verdict::NotApplicable,
+    Verdict::Filtered,
+];
+
+/// A verdict's cell: the word, and for decided verdicts the number of steps behind it.
+pub fn verdict_cell(result: &RuleResult) -> String {
+    match result.verdict {
+        Verdict::Passed | Verdict::Failed | Verdict::UnexpectedPass => {
+            format!(
+                "{} ({})",
+                verdict_word(result.verdict),
+                result.counts.decisive
+            )
+        }
+        Verdict::ExpectedFailure => {
+            format!(
+                "{} ({})",
+                verdict_word(result.verdict),
+                result.counts.expected
+            )
+        }
+        other => verdict_word(other).to_string(),
+    }
+}
+
+/// How many rules of a report have each verdict.
+pub fn verdict_counts(report: &RunReport) -> BTreeMap<&'static str, usize> {
+    VERDICTS
+        .iter()
+        .map(|v| {
+            (
+                verdict_word(*v),
+                report.rules.iter().filter(|r| r.verdict == *v).count(),
+            )
+        })
+        .collect()
+}
+
+/// What a report needs to know about the command that produced it, beyond the harness's
+/// values: how the target was named and where failure traces were written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Invocation {
+    /// The `--target` string (`reference`, `mutant:NAME`, …).
+    pub target: String,
+    /// Per profile name: the failure trace written for it.
+    pub traces: BTreeMap<String, PathBuf>,
+    /// Per profile name: the `--profile` argument that loaded it, when it was not the name
+    /// (a file path).
+    pub profile_args: BTreeMap<String, String>,
+}
+
+impl Invocation {
+    pub fn new(target: &str) -> Invocation {
+        Invocation {
+            target: target.to_string(),
+            ..Invocation::default()
+        }
+    }
+}
+
+/// The command that reproduces a report's run (and its failure, if any).
+pub fn rerun_command(report: &RunReport, invocation: &Invocation) -> String {
+    let profile = invocation
+        .profile_args
+        .get(&report.profile)
+        .unwrap_or(&report.profile);
+    let mut command = format!(
+        "poolcheck run --target {} --profile {} --seed {} --cases {} --max-steps {}",
+        invocation.target,
+        profile,
+        report.config.seed,
+        report.config.cases,
+        report.config.max_steps
+    );
+    if !report.config.rules.is_empty() {
+        let _ = write!(command, " --rules {}", report.config.rules.join(","));
+    }
+    command
+}
+
+/// The command that replays a written trace.
+pub fn replay_command(trace: &std::path::Path) -> String {
+    format!("poolcheck replay {}", trace.display())
+}
+
+/// The one-line description of the implementation a report judged.
+pub fn target_line(report: &RunReport) -> String {
+    format!(
+        "{} {} ({})",
+        report.target.name,
+        report.target.version,
+        format!("{:?}", report.target.dialect).to_lowercase()
+    )
 }
 
 /// One row per rule, one column per run: the verdict and the number of steps that decided it.
@@ -49,12 +161,7 @@ pub fn rule_table(reports: &[RunReport]) -> String {
                 .rules
                 .iter()
                 .find(|r| r.rule == rule.id)
-                .map(|r| match r.verdict {
-                    Verdict::Passed | Verdict::Failed => {
-                        format!("{} ({})", verdict_word(r.verdict), r.counts.decisive)
-                    }
-                    other => verdict_word(other).to_string(),
-                })
+                .map(verdict_cell)
                 .unwrap_or_default();
             let _ = write!(out, " {cell:>24}");
         }
@@ -66,8 +173,18 @@ pub fn rule_table(reports: &[RunReport]) -> String {
 /// A one-line summary per run.
 pub fn summary(report: &RunReport) -> String {
     let count = |v: Verdict| report.rules.iter().filter(|r| r.verdict == v).count();
-    format!(
-        "{} on {} ({} {}): {} — {} passed, {} failed, {} not exercised, {} n/a; {} cases, {} steps, seed {}",
+    let mut extra = String::new();
+    for verdict in [
+        Verdict::ExpectedFailure,
+        Verdict::UnexpectedPass,
+        Verdict::Filtered,
+    ] {
+        if count(verdict) > 0 {
+            let _ = write!(extra, ", {} {}", count(verdict), verdict_word(verdict));
+        }
+    }
+    let mut out = format!(
+        "{} on {} ({} {}): {} — {} passed, {} failed, {} not exercised, {} n/a{extra}; {} cases, {} steps, seed {}",
         report.profile,
         report.target.name,
         report.target.version,
@@ -80,7 +197,32 @@ pub fn summary(report: &RunReport) -> String {
         report.cases_run,
         report.steps_run,
         report.config.seed,
-    )
+    );
+    if report.time_budget_exhausted {
+        let _ = write!(
+            out,
+            " (time budget reached after {} of {} cases)",
+            report.cases_run, report.config.cases
+        );
+    }
+    if let Some(failure) = &report.failure {
+        let _ = write!(
+            out,
+            "; failure {} is {}",
+            failure.rule,
+            determinism_word(failure)
+        );
+    }
+    out
+}
+
+/// `deterministic` or `FLAKY`, as the re-runs of the shrunk sequence found it.
+pub fn determinism_word(failure: &Failure) -> &'static str {
+    if failure.deterministic {
+        "deterministic"
+    } else {
+        "FLAKY"
+    }
 }
 
 /// The failure walk-through: the minimal sequence step by step, what the specification
@@ -136,12 +278,13 @@ pub fn step_text(step: &StepRecord) -> String {
     let _ = writeln!(out, "  [{}] {}", step.index, call);
     let _ = writeln!(out, "      expected: {}", expected_text(&step.expected));
     let _ = writeln!(out, "      observed: {}", observed_text(&step.observed));
+    let word = match step.tolerated {
+        None => "VIOLATES",
+        Some(Tolerance::Expected) => "violates (expected failure)",
+        Some(Tolerance::Filtered) => "violates (filtered out)",
+    };
     for violation in &step.violations {
-        let _ = writeln!(
-            out,
-            "      VIOLATES {}: {}",
-            violation.rule, violation.detail
-        );
+        let _ = writeln!(out, "      {word} {}: {}", violation.rule, violation.detail);
     }
     if let Some(diff) = &step.state_diff {
         let _ = writeln!(

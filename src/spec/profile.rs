@@ -178,10 +178,25 @@ impl Profile {
                 )));
             }
         }
-        for expected in &self.expected_failures {
+        for (idx, expected) in self.expected_failures.iter().enumerate() {
             if crate::spec::rules::find(&expected.rule).is_none() {
                 return Err(invalid(format!(
                     "expected failure names rule {:?}, which spec/ does not have",
+                    expected.rule
+                )));
+            }
+            if expected.reason.trim().is_empty() {
+                return Err(invalid(format!(
+                    "expected failure of {} has no reason: every known divergence needs one",
+                    expected.rule
+                )));
+            }
+            if self.expected_failures[..idx]
+                .iter()
+                .any(|e| e.rule == expected.rule)
+            {
+                return Err(invalid(format!(
+                    "expected failure of {} is listed twice",
                     expected.rule
                 )));
             }
@@ -198,6 +213,11 @@ impl Profile {
             .get(method.name())
             .copied()
             .unwrap_or(MethodMode::Either)
+    }
+
+    /// The known divergence the profile declares for `rule`, if any.
+    pub fn expected_failure(&self, rule: &str) -> Option<&ExpectedFailure> {
+        self.expected_failures.iter().find(|e| e.rule == rule)
     }
 
     pub fn supports(&self, method: Method) -> bool {
