@@ -112,6 +112,7 @@ pub struct AllocSel {
     pub limit: LimitSel,
     pub resources: ResSel,
     /// Write this allocation with another resource type (TYPE-001).
+    #[arbitrary(with = fuzz_weights::rarely)]
     pub foreign_type: bool,
 }
 
@@ -169,40 +170,54 @@ pub enum Malformation {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 pub struct CreateOp {
     pub resource: TypeSel,
+    #[arbitrary(with = fuzz_weights::pool_id)]
     pub pool_id: IdSel,
     /// ElementName `Pool <n>`; `None` sends NULL (CIM: the implementation picks a default).
     pub element_name: Option<u8>,
+    #[arbitrary(with = fuzz_weights::parents)]
     pub parents: Vec<PoolSel>,
+    #[arbitrary(with = fuzz_weights::allocations)]
     pub allocations: Vec<AllocSel>,
     pub encoding: EncodingSel,
+    #[arbitrary(with = fuzz_weights::fault)]
     pub fault: Fault,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 pub struct ChangeParentsOp {
     /// The child whose parents change; `Live` counts over pools of every type here.
+    #[arbitrary(with = fuzz_weights::target)]
     pub child: PoolSel,
+    #[arbitrary(with = fuzz_weights::parents)]
     pub parents: Vec<PoolSel>,
+    #[arbitrary(with = fuzz_weights::allocations)]
     pub allocations: Vec<AllocSel>,
     pub encoding: EncodingSel,
+    #[arbitrary(with = fuzz_weights::fault)]
     pub fault: Fault,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 pub struct ChangeSettingsOp {
+    #[arbitrary(with = fuzz_weights::target)]
     pub child: PoolSel,
+    #[arbitrary(with = fuzz_weights::pool_id)]
     pub pool_id: IdSel,
     pub element_name: Option<u8>,
     /// Write the settings with another resource type (MOD-004).
+    #[arbitrary(with = fuzz_weights::rarely)]
     pub foreign_type: bool,
     pub encoding: EncodingSel,
+    #[arbitrary(with = fuzz_weights::fault)]
     pub fault: Fault,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 pub struct DeleteOp {
     /// `Live` counts over pools of every type here.
+    #[arbitrary(with = fuzz_weights::target)]
     pub pool: PoolSel,
+    #[arbitrary(with = fuzz_weights::fault)]
     pub fault: Fault,
 }
 
@@ -223,15 +238,18 @@ pub struct CreateRootOp {
     pub resource: TypeSel,
     pub element_name: Option<u8>,
     pub devices: Vec<DeviceSel>,
+    #[arbitrary(with = fuzz_weights::fault)]
     pub fault: Fault,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]
 pub struct HostResourcesOp {
     /// `Live` counts over pools of every type here.
+    #[arbitrary(with = fuzz_weights::target)]
     pub pool: PoolSel,
     /// Resolved against the target pool's type.
     pub devices: Vec<DeviceSel>,
+    #[arbitrary(with = fuzz_weights::fault)]
     pub fault: Fault,
 }
 
@@ -253,6 +271,73 @@ impl Operation {
             Operation::ChangeParents(op) => op.encoding,
             Operation::ChangeSettings(op) => op.encoding,
             _ => EncodingSel::CimXml,
+        }
+    }
+}
+
+/// How fuzz bytes weight the choices that make a step malformed, so that most fuzzed steps
+/// are well-formed, as most generated ones are (the proptest strategies in
+/// `harness::strategy` use similar weights): a fault on one step in eight, a foreign type on
+/// one allocation in sixteen, mostly fresh PoolIDs and live parents. Every variant stays
+/// reachable.
+mod fuzz_weights {
+    use arbitrary::{Arbitrary, Result, Unstructured};
+
+    use super::{AllocSel, Fault, IdSel, PoolSel};
+
+    pub fn fault(u: &mut Unstructured) -> Result<Fault> {
+        if u.ratio(7u8, 8)? {
+            Ok(Fault::None)
+        } else {
+            Fault::arbitrary(u)
+        }
+    }
+
+    pub fn rarely(u: &mut Unstructured) -> Result<bool> {
+        u.ratio(1u8, 16)
+    }
+
+    pub fn pool_id(u: &mut Unstructured) -> Result<IdSel> {
+        if u.ratio(7u8, 8)? {
+            Ok(IdSel::Named(u.arbitrary()?))
+        } else {
+            IdSel::arbitrary(u)
+        }
+    }
+
+    fn parent(u: &mut Unstructured) -> Result<PoolSel> {
+        if u.ratio(7u8, 8)? {
+            Ok(PoolSel::Live(u.arbitrary()?))
+        } else {
+            PoolSel::arbitrary(u)
+        }
+    }
+
+    /// One to three mostly, sometimes none or four.
+    fn count(u: &mut Unstructured) -> Result<usize> {
+        Ok(match u.int_in_range(0u8..=15)? {
+            0 => 0,
+            1..=8 => 1,
+            9..=12 => 2,
+            13..=14 => 3,
+            _ => 4,
+        })
+    }
+
+    pub fn parents(u: &mut Unstructured) -> Result<Vec<PoolSel>> {
+        (0..count(u)?).map(|_| parent(u)).collect()
+    }
+
+    pub fn allocations(u: &mut Unstructured) -> Result<Vec<AllocSel>> {
+        (0..count(u)?).map(|_| AllocSel::arbitrary(u)).collect()
+    }
+
+    /// The pool a change or delete targets: mostly one that is not primordial.
+    pub fn target(u: &mut Unstructured) -> Result<PoolSel> {
+        if u.ratio(3u8, 4)? {
+            Ok(PoolSel::Concrete(u.arbitrary()?))
+        } else {
+            PoolSel::arbitrary(u)
         }
     }
 }
