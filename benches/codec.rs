@@ -10,11 +10,13 @@
 //! configuration, every event read and dropped), `decode` ([`poolcheck::codec::decode`]) and
 //! `typed` (decode, then the [`AllocationSettingData`] view, `from_owned`: what a service does
 //! with one).
-//! After criterion, a summary pass measures the same three closures again (fastest of 11
-//! batches of about 40 ms), runs `scripts/pywbem_timing.py` on the same files (time measured
-//! inside Python the same way, interpreter start-up excluded), measures the peak bytes one decode
-//! allocates with a counting allocator (enabled only for that pass), and prints one table
-//! with the ratios BENCHMARKS.md records. Without pywbem, the pywbem column says why.
+//!
+//! After criterion, a summary pass measures the same three closures again (taking turns batch
+//! by batch, so that all three see the same load; fastest of 11 batches of about 40 ms), runs
+//! `scripts/pywbem_timing.py` on the same files (time measured inside Python the same way,
+//! interpreter start-up excluded), measures the peak bytes one decode allocates with a
+//! counting allocator (enabled only for that pass), and prints one table with the ratios
+//! BENCHMARKS.md records. Without pywbem, the pywbem column says why.
 //!
 //! Run: `cargo bench --bench codec` (add `-- --quick` for a shorter criterion pass). The
 //! summary is left out when criterion is given a filter, `--profile-time`, `--list` or
@@ -157,30 +159,37 @@ fn criterion_benches(c: &mut Criterion, inputs: &[Input]) {
 // ------------------------------------------------------------------------------------------
 // The summary pass
 
-/// Time of one call of `f`: the fastest of 11 batches of about 40 ms (on a shared machine the
-/// fastest batch is the one least disturbed by other processes).
-fn best_time(mut f: impl FnMut()) -> Duration {
-    let mut per_batch = 1u32;
-    loop {
-        let start = Instant::now();
-        for _ in 0..per_batch {
-            f();
-        }
-        if start.elapsed() >= Duration::from_millis(40) {
-            break;
-        }
-        per_batch *= 2;
-    }
-    let times: Vec<Duration> = (0..11)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..per_batch {
-                f();
+/// Time of one call of each of `fs`: batches of about 40 ms, the closures taking turns batch by
+/// batch so that all see the same load, 11 rounds; the fastest batch of each (on a shared
+/// machine the fastest batch is the one least disturbed by other processes).
+fn best_times(fs: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
+    let sizes: Vec<u32> = fs
+        .iter_mut()
+        .map(|f| {
+            let mut per_batch = 1u32;
+            loop {
+                let start = Instant::now();
+                for _ in 0..per_batch {
+                    f();
+                }
+                if start.elapsed() >= Duration::from_millis(40) {
+                    return per_batch;
+                }
+                per_batch *= 2;
             }
-            start.elapsed() / per_batch
         })
         .collect();
-    times.into_iter().min().unwrap_or_default()
+    let mut best = vec![Duration::MAX; fs.len()];
+    for _ in 0..11 {
+        for ((f, per_batch), best) in fs.iter_mut().zip(&sizes).zip(best.iter_mut()) {
+            let start = Instant::now();
+            for _ in 0..*per_batch {
+                f();
+            }
+            *best = (*best).min(start.elapsed() / *per_batch);
+        }
+    }
+    best
 }
 
 /// pywbem's time per decode for each file, or why there is none.
@@ -227,7 +236,7 @@ fn summary(inputs: &[Input]) {
         .collect();
     let pywbem = pywbem_times(&xml_files);
     println!();
-    println!("== summary (same run; time per decode, fastest of 11 batches)");
+    println!("== summary (same run; time per decode, fastest of 11 interleaved batches)");
     match &pywbem {
         Ok(times) => println!(
             "   pywbem: {}",
@@ -250,17 +259,22 @@ fn summary(inputs: &[Input]) {
     );
     for input in inputs {
         let text = input.text.as_str();
-        let raw = input.file.ends_with(".xml").then(|| {
-            best_time(|| {
-                black_box(raw_events(black_box(text)));
-            })
-        });
-        let plain = best_time(|| {
+        let mut raw_f = || {
+            black_box(raw_events(black_box(text)));
+        };
+        let mut plain_f = || {
             black_box(decode(black_box(text)).ok());
-        });
-        let full = best_time(|| {
+        };
+        let mut full_f = || {
             black_box(typed(black_box(text)));
-        });
+        };
+        let (raw, plain, full) = if input.file.ends_with(".xml") {
+            let t = best_times(&mut [&mut raw_f, &mut plain_f, &mut full_f]);
+            (Some(t[0]), t[1], t[2])
+        } else {
+            let t = best_times(&mut [&mut plain_f, &mut full_f]);
+            (None, t[0], t[1])
+        };
         let peak = peak_bytes(|| typed(text));
         let py = pywbem
             .as_ref()

@@ -1,0 +1,557 @@
+//! EMB-004: an implementation treats equivalent encodings of the same embedded instance the
+//! same way.
+//!
+//! After the main run finds no failure, [`phase`] generates a share of cases of its own (one
+//! for every [`EVERY`] cases of the run, from a seed derived from the run's) and runs each
+//! operation sequence four times on a fresh reset: as generated, then with every embedded
+//! instance re-encoded as compact CIM-XML (`GetText(1)`'s shape), as WMI DTD 2.0 CIM-XML
+//! (`GetText(2)`'s: qualifiers, `CLASSORIGIN`, `PROPAGATED`) and as MOF. Re-encoding happens
+//! on the wire, in a [`PoolService`] wrapper ([`Rendering`]): each embedded-instance string
+//! is decoded, given back the CIM types of its class where the typed views know them (MOF
+//! carries no types), and encoded again; text that does not decode (the deliberately
+//! malformed variants) is sent unchanged. The four runs must agree step by step: the same
+//! outcome (completed, synchronously or through a job; refused, on the same channel with the
+//! same code; unsupported; skipped), the same violations, and the same host after every step
+//! up to the object paths the implementation chose. The first difference is a failure of
+//! EMB-004, shrunk by dropping single steps while it persists, and reported with the trace of
+//! the run that differed (its calls as re-encoded) and the step that differed.
+//!
+//! A case whose run as generated already fails some other rule says nothing about
+//! equivalence and is not compared. This module refuses to know how results look, and knows
+//! the codec only through its public API.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
+
+use super::runner::{run_sequence_scoped, state_diff, HarnessError, SequenceOutcome};
+use super::scope::{tolerance, RuleFilter, Tolerance};
+use super::stats::RuleStats;
+use super::trace::{Channel, Observed, StepRecord};
+use super::{replay_scoped, strategy, Config, Failure};
+use crate::codec::{decode, encode, AllocationSettingData, Encoding, Instance, PoolSettingData};
+use crate::model::{rule_id, Operation, Violation};
+use crate::spec::profile::Profile;
+use crate::sut::{
+    CallReply, HostFixture, JobView, MethodCall, ObjectPath, ParamValue, PoolService,
+    ServiceDescription, ServiceError, Snapshot,
+};
+
+/// One equivalence case for every `EVERY` cases of the main run (at least one).
+pub const EVERY: u32 = 4;
+
+/// The parameters that hold embedded instances (CreatePool, ModifyPoolResources,
+/// ModifyPoolSettings; CreateChildResourcePool, ChangeParentResourcePool).
+pub const EMBEDDED_PARAMETERS: [&str; 3] = ["PoolSettings", "AllocationSettings", "Settings"];
+
+/// The re-encodings every case is run in, besides the encoding it was generated with.
+pub const RENDITIONS: [Encoding; 3] = [Encoding::CimXml, Encoding::WmiDtd20, Encoding::Mof];
+
+fn emb_004() -> crate::spec::RuleId {
+    rule_id("EMB-004")
+}
+
+/// `text` decoded and encoded again as `encoding`, with the CIM types of its class where a
+/// typed view knows them; unchanged when it does not decode.
+pub fn reencode(text: &str, encoding: Encoding) -> String {
+    match decode(text) {
+        Ok(instance) => encode(&retyped(instance), encoding),
+        Err(_) => text.to_string(),
+    }
+}
+
+/// MOF carries no CIM types (its integers decode as `uint64`): the typed views give the
+/// properties they know their declared types back. Instances of other classes keep theirs.
+fn retyped(instance: Instance) -> Instance {
+    if let Ok(view) = AllocationSettingData::from_instance(&instance) {
+        return view.to_instance();
+    }
+    if let Ok(view) = PoolSettingData::from_instance(&instance) {
+        return view.to_instance();
+    }
+    instance
+}
+
+/// `call` with every embedded instance re-encoded as `encoding`; `None` when it holds none.
+pub fn rewrite(call: &MethodCall, encoding: Encoding) -> Option<MethodCall> {
+    let mut call = call.clone();
+    let mut any = false;
+    for param in &mut call.params {
+        if !EMBEDDED_PARAMETERS
+            .iter()
+            .any(|name| param.name.eq_ignore_ascii_case(name))
+        {
+            continue;
+        }
+        match &mut param.value {
+            ParamValue::String(text) => {
+                *text = reencode(text, encoding);
+                any = true;
+            }
+            ParamValue::StringArray(items) if !items.is_empty() => {
+                for text in items.iter_mut() {
+                    *text = reencode(text, encoding);
+                }
+                any = true;
+            }
+            _ => {}
+        }
+    }
+    any.then_some(call)
+}
+
+/// The wrapper every run of a case goes through: it re-encodes embedded instances (when
+/// given an encoding), and records what was sent and every snapshot the harness took, with
+/// the number of calls made before it.
+pub struct Rendering<'s> {
+    inner: &'s mut dyn PoolService,
+    encoding: Option<Encoding>,
+    /// The calls as sent, in order.
+    pub sent: Vec<MethodCall>,
+    /// Every snapshot since the last reset, with the number of calls made before it.
+    pub snapshots: Vec<(usize, Snapshot)>,
+}
+
+impl<'s> Rendering<'s> {
+    /// `inner` as is (`encoding` `None`), or with every embedded instance re-encoded.
+    pub fn new(inner: &'s mut dyn PoolService, encoding: Option<Encoding>) -> Self {
+        Rendering {
+            inner,
+            encoding,
+            sent: Vec::new(),
+            snapshots: Vec::new(),
+        }
+    }
+}
+
+impl PoolService for Rendering<'_> {
+    fn describe(&self) -> ServiceDescription {
+        self.inner.describe()
+    }
+
+    fn reset(&mut self, fixture: &HostFixture) -> Result<(), ServiceError> {
+        self.sent.clear();
+        self.snapshots.clear();
+        self.inner.reset(fixture)
+    }
+
+    fn invoke(&mut self, call: &MethodCall) -> Result<CallReply, ServiceError> {
+        let call = match self.encoding.and_then(|e| rewrite(call, e)) {
+            Some(rewritten) => rewritten,
+            None => call.clone(),
+        };
+        let reply = self.inner.invoke(&call);
+        self.sent.push(call);
+        reply
+    }
+
+    fn poll_job(&mut self, job: &ObjectPath) -> Result<JobView, ServiceError> {
+        self.inner.poll_job(job)
+    }
+
+    fn snapshot(&mut self) -> Result<Snapshot, ServiceError> {
+        let snapshot = self.inner.snapshot()?;
+        self.snapshots.push((self.sent.len(), snapshot.clone()));
+        Ok(snapshot)
+    }
+}
+
+/// One run of a case, as compared.
+struct Run {
+    outcome: SequenceOutcome,
+    snapshots: Vec<(usize, Snapshot)>,
+}
+
+fn run(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    filter: &RuleFilter,
+    ops: &[Operation],
+    encoding: Option<Encoding>,
+) -> Result<Run, HarnessError> {
+    let mut rendering = Rendering::new(service, encoding);
+    let mut stats = RuleStats::default();
+    let outcome = run_sequence_scoped(&mut rendering, profile, ops, &mut stats, filter)?;
+    Ok(Run {
+        outcome,
+        snapshots: rendering.snapshots,
+    })
+}
+
+/// An outcome as EMB-004 compares it: the class of answer and its code, not its text.
+fn outcome_key(observed: &Observed) -> String {
+    match observed {
+        Observed::Skipped => "was skipped".into(),
+        Observed::Unsupported(_) => "was unsupported".into(),
+        Observed::Completed { via_job: false } => "completed synchronously".into(),
+        Observed::Completed { via_job: true } => "completed through a job".into(),
+        Observed::Refused { channel, code, .. } => match channel {
+            Channel::ReturnValue => format!("was refused with ReturnValue {code}"),
+            Channel::Job => format!("was refused by its job with ErrorCode {code}"),
+            Channel::CimStatus => format!("was refused with CIM status {code}"),
+        },
+        Observed::Broken(_) => "gave no usable answer".into(),
+    }
+}
+
+/// Whether a step's call carried at least one embedded instance.
+fn carries_instances(record: &StepRecord) -> bool {
+    record.call.as_ref().is_some_and(|call| {
+        call.params.iter().any(|p| {
+            let embedded = EMBEDDED_PARAMETERS
+                .iter()
+                .any(|name| p.name.eq_ignore_ascii_case(name));
+            embedded
+                && match &p.value {
+                    ParamValue::String(_) => true,
+                    ParamValue::StringArray(items) => !items.is_empty(),
+                    _ => false,
+                }
+        })
+    })
+}
+
+/// `snapshot` with every pool path replaced by a name that does not depend on the paths the
+/// implementation chose: the pools of the first snapshot after reset by their place in it,
+/// sorted by type, PoolID and name; every later pool by the number of calls made before the
+/// snapshot it first appeared in (and its place among the pools new there).
+fn canonical(snapshots: &[(usize, Snapshot)]) -> Vec<Snapshot> {
+    let mut names: BTreeMap<ObjectPath, String> = BTreeMap::new();
+    let order = |pools: &mut Vec<&crate::sut::PoolView>| {
+        pools.sort_by(|a, b| {
+            (
+                a.resource_type,
+                &a.resource_subtype,
+                &a.pool_id,
+                &a.element_name,
+            )
+                .cmp(&(
+                    b.resource_type,
+                    &b.resource_subtype,
+                    &b.pool_id,
+                    &b.element_name,
+                ))
+        })
+    };
+    snapshots
+        .iter()
+        .enumerate()
+        .map(|(index, (calls, snapshot))| {
+            let mut new: Vec<&crate::sut::PoolView> = snapshot
+                .pools
+                .iter()
+                .filter(|p| !names.contains_key(&p.path))
+                .collect();
+            order(&mut new);
+            for (k, pool) in new.into_iter().enumerate() {
+                let name = if index == 0 {
+                    format!("initial#{k}")
+                } else {
+                    format!("new-after-call-{calls}#{k}")
+                };
+                names.insert(pool.path.clone(), name);
+            }
+            let rename = |path: &ObjectPath| {
+                ObjectPath(
+                    names
+                        .get(path)
+                        .cloned()
+                        .unwrap_or_else(|| format!("unknown:{}", path.0)),
+                )
+            };
+            let mut pools: Vec<crate::sut::PoolView> = snapshot
+                .pools
+                .iter()
+                .map(|p| {
+                    let mut p = p.clone();
+                    p.path = rename(&p.path);
+                    for allocation in &mut p.allocations {
+                        allocation.parent = rename(&allocation.parent);
+                    }
+                    p
+                })
+                .collect();
+            crate::model::state::normalize(&mut pools);
+            Snapshot { pools }
+        })
+        .collect()
+}
+
+/// Where and how a re-encoded run differed from the run as generated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Divergence {
+    /// The encoding of the run that differed.
+    pub encoding: Encoding,
+    /// The index of the first step that differed.
+    pub step: usize,
+    pub detail: String,
+}
+
+/// The result of comparing one case's runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    /// The run as generated failed another rule: nothing to compare.
+    NotCompared,
+    /// The runs agreed; `steps` steps carried embedded instances.
+    Agreed {
+        steps: u64,
+    },
+    Diverged(Divergence),
+}
+
+fn describe_step(record: &StepRecord) -> String {
+    match &record.step {
+        Some(step) => format!("step {} ({})", record.index, step.method),
+        None => format!("step {}", record.index),
+    }
+}
+
+fn first_difference(primary: &Run, other: &Run, encoding: Encoding) -> Option<Divergence> {
+    let diverged = |step: usize, detail: String| Divergence {
+        encoding,
+        step,
+        detail,
+    };
+    let (ours, theirs) = (&primary.outcome.steps, &other.outcome.steps);
+    let mine = canonical(&primary.snapshots);
+    let yours = canonical(&other.snapshots);
+    // Snapshot k+1 follows the k-th judged step; index 0 is the one after reset.
+    let mut judged = 0;
+    for (a, b) in ours.iter().zip(theirs) {
+        let (key_a, key_b) = (outcome_key(&a.observed), outcome_key(&b.observed));
+        if key_a != key_b {
+            return Some(diverged(
+                a.index,
+                format!(
+                    "{}: with its embedded instances as generated it {key_a}; re-encoded as \
+                     {encoding:?} it {key_b}",
+                    describe_step(a)
+                ),
+            ));
+        }
+        let rules = |r: &StepRecord| r.violations.iter().map(|v| v.rule).collect::<Vec<_>>();
+        if rules(a) != rules(b) {
+            return Some(diverged(
+                a.index,
+                format!(
+                    "{}: as generated it violated {:?}; re-encoded as {encoding:?}, {:?}",
+                    describe_step(a),
+                    rules(a),
+                    rules(b)
+                ),
+            ));
+        }
+        let was_judged = !matches!(a.observed, Observed::Skipped | Observed::Unsupported(_));
+        if was_judged {
+            judged += 1;
+            if let (Some(x), Some(y)) = (mine.get(judged), yours.get(judged)) {
+                if x != y {
+                    return Some(diverged(
+                        a.index,
+                        format!(
+                            "{}: both runs {key_a}, but re-encoded as {encoding:?} the host \
+                             differs afterwards (pools named up to their paths):\n{}",
+                            describe_step(a),
+                            state_diff(x, y)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if ours.len() != theirs.len() {
+        let at = ours.len().min(theirs.len());
+        return Some(diverged(
+            at,
+            format!(
+                "as generated the sequence ran {} steps; re-encoded as {encoding:?}, {}",
+                ours.len(),
+                theirs.len()
+            ),
+        ));
+    }
+    None
+}
+
+/// Runs `ops` as generated and in every [`RENDITIONS`] encoding, and compares.
+pub fn compare(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    filter: &RuleFilter,
+    ops: &[Operation],
+) -> Result<Comparison, HarnessError> {
+    let primary = run(service, profile, filter, ops, None)?;
+    if primary.outcome.failure.is_some() {
+        return Ok(Comparison::NotCompared);
+    }
+    let steps = primary
+        .outcome
+        .steps
+        .iter()
+        .filter(|r| carries_instances(r))
+        .count() as u64;
+    if steps == 0 {
+        return Ok(Comparison::Agreed { steps });
+    }
+    for encoding in RENDITIONS {
+        let other = run(service, profile, filter, ops, Some(encoding))?;
+        if let Some(divergence) = first_difference(&primary, &other, encoding) {
+            return Ok(Comparison::Diverged(divergence));
+        }
+    }
+    Ok(Comparison::Agreed { steps })
+}
+
+/// Drops single steps while the case still diverges, and cuts it after the step that does.
+fn minimize(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    filter: &RuleFilter,
+    mut ops: Vec<Operation>,
+) -> Result<Vec<Operation>, HarnessError> {
+    loop {
+        let mut improved = false;
+        for idx in 0..ops.len() {
+            if ops.len() <= 1 {
+                break;
+            }
+            let mut candidate = ops.clone();
+            candidate.remove(idx);
+            if matches!(
+                compare(service, profile, filter, &candidate)?,
+                Comparison::Diverged(_)
+            ) {
+                ops = candidate;
+                improved = true;
+                break;
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+    if let Comparison::Diverged(d) = compare(service, profile, filter, &ops)? {
+        ops.truncate(d.step + 1);
+    }
+    Ok(ops)
+}
+
+/// The trace of the run that differed: its calls as re-encoded, and the EMB-004 violation
+/// on the step that differed.
+fn divergence_trace(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    filter: &RuleFilter,
+    ops: &[Operation],
+    divergence: &Divergence,
+) -> Result<super::Trace, HarnessError> {
+    let mut rendering = Rendering::new(service, Some(divergence.encoding));
+    let mut trace = replay_scoped(&mut rendering, profile, ops, filter)?;
+    let mut sent = rendering.sent.into_iter();
+    for record in &mut trace.steps {
+        if record.call.is_some() {
+            record.call = sent.next();
+        }
+        if record.index == divergence.step {
+            record.violations.insert(
+                0,
+                Violation {
+                    rule: emb_004(),
+                    detail: divergence.detail.clone(),
+                },
+            );
+            record.tolerated = None;
+        }
+    }
+    if !trace.verdict.failed_rules.contains(&emb_004()) {
+        trace.verdict.failed_rules.insert(0, emb_004());
+    }
+    trace.verdict.passed = false;
+    Ok(trace)
+}
+
+/// The EMB-004 phase of a run that found no other failure: compares a share of generated
+/// cases ([`EVERY`]), adds what it checked to `stats`, and returns the first divergence,
+/// shrunk, as the run's failure (`cases_run`: the cases the main run generated before).
+/// Skipped when the filter leaves EMB-004 out, and stopped when `out_of_time` says the run's
+/// time budget is spent.
+#[allow(clippy::too_many_arguments)]
+pub fn phase(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    config: &Config,
+    filter: &RuleFilter,
+    stats: &mut RuleStats,
+    started: Instant,
+    cases_run: u32,
+    out_of_time: &dyn Fn() -> bool,
+) -> Result<Option<Failure>, HarnessError> {
+    let rule = emb_004();
+    if !filter.includes(rule) || config.cases == 0 {
+        return Ok(None);
+    }
+    let cases = (config.cases / EVERY).max(1);
+    let mut seed = [0u8; 32];
+    for (idx, chunk) in seed.chunks_mut(8).enumerate() {
+        let word = config.seed ^ 0x0045_4d42_2d30_3034_u64.wrapping_mul(idx as u64 + 3);
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    let mut runner = TestRunner::new_with_rng(
+        ProptestConfig::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &seed),
+    );
+    let strategy = strategy::sequence(profile, config.max_steps);
+    for case in 0..cases {
+        if out_of_time() {
+            break;
+        }
+        let Ok(tree) = strategy.new_tree(&mut runner) else {
+            break;
+        };
+        let ops = tree.current();
+        let divergence = match compare(service, profile, filter, &ops)? {
+            Comparison::NotCompared => continue,
+            Comparison::Agreed { steps } => {
+                let counts = stats.rules.entry(rule).or_default();
+                counts.checked += steps;
+                counts.decisive += steps;
+                continue;
+            }
+            Comparison::Diverged(d) => d,
+        };
+        let counts = stats.rules.entry(rule).or_default();
+        counts.checked += 1;
+        counts.decisive += 1;
+        if tolerance(rule, profile, filter) == Some(Tolerance::Expected) {
+            stats.record_expected(rule);
+            continue;
+        }
+        counts.failed += 1;
+        let time_to_failure = started.elapsed();
+        let original_steps = ops.len();
+        let ops = minimize(service, profile, filter, ops)?;
+        let mut deterministic = true;
+        let mut last = divergence.clone();
+        for _ in 0..config.reruns.max(1) {
+            match compare(service, profile, filter, &ops)? {
+                Comparison::Diverged(d) => last = d,
+                _ => deterministic = false,
+            }
+        }
+        let mut trace = divergence_trace(service, profile, filter, &ops, &last)?;
+        trace.seed = Some(config.seed);
+        return Ok(Some(Failure {
+            rule,
+            detail: last.detail.clone(),
+            cases_until_failure: cases_run + case + 1,
+            time_to_failure,
+            original_steps,
+            shrunk_steps: ops.len(),
+            deterministic,
+            trace,
+        }));
+    }
+    Ok(None)
+}

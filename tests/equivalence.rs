@@ -1,0 +1,330 @@
+//! EMB-004 (src/harness/equivalence.rs): equivalent encodings of an embedded instance must be
+//! treated the same. The reference passes it in both dialects with the rule exercised;
+//! implementations that treat one encoding differently — refusing WMI DTD 2.0's qualifiers,
+//! refusing MOF, reading MOF differently — are caught by it, at the step that differs.
+
+mod common;
+
+use common::*;
+use poolcheck::codec::{decode, AllocationSettingData, CimType, Encoding, PoolSettingData};
+use poolcheck::harness::equivalence::{compare, rewrite, Comparison, EMBEDDED_PARAMETERS};
+use poolcheck::harness::{check, Config, RuleFilter, RunReport, Verdict};
+use poolcheck::model::operation::{EncodingSel, Fault, Malformation};
+use poolcheck::model::Operation;
+use poolcheck::mutants;
+use poolcheck::spec::Profile;
+use poolcheck::sut::*;
+
+/// Msvm's and CIM's Invalid Parameter.
+const MSVM_INVALID: u32 = 32773;
+const CIM_INVALID: u32 = 5;
+
+/// Which embedded-instance texts a broken service refuses (or misreads).
+#[derive(Clone, Copy, Debug)]
+enum Quirk {
+    /// Refuses CIM-XML that carries qualifiers or `CLASSORIGIN` (a parser written against
+    /// `GetText(1)` output only).
+    RefusesWmiDecorations,
+    /// Refuses MOF instance text.
+    RefusesMof,
+    /// Reads MOF PoolSettings without their ElementName.
+    DropsMofElementName,
+}
+
+/// The reference implementation behind a quirk.
+struct Quirky {
+    inner: Box<dyn PoolService>,
+    quirk: Quirk,
+    invalid: u32,
+}
+
+fn embedded_texts(call: &MethodCall) -> Vec<&str> {
+    call.params
+        .iter()
+        .filter(|p| {
+            EMBEDDED_PARAMETERS
+                .iter()
+                .any(|n| p.name.eq_ignore_ascii_case(n))
+        })
+        .flat_map(|p| match &p.value {
+            ParamValue::String(s) => vec![s.as_str()],
+            ParamValue::StringArray(items) => items.iter().map(String::as_str).collect(),
+            _ => vec![],
+        })
+        .collect()
+}
+
+impl PoolService for Quirky {
+    fn describe(&self) -> ServiceDescription {
+        self.inner.describe()
+    }
+
+    fn reset(&mut self, fixture: &HostFixture) -> Result<(), ServiceError> {
+        self.inner.reset(fixture)
+    }
+
+    fn invoke(&mut self, call: &MethodCall) -> Result<CallReply, ServiceError> {
+        let texts = embedded_texts(call);
+        let is_mof = |t: &&str| !t.trim_start().starts_with('<');
+        match self.quirk {
+            Quirk::RefusesWmiDecorations
+                if texts
+                    .iter()
+                    .any(|t| t.contains("<QUALIFIER") || t.contains("CLASSORIGIN=")) =>
+            {
+                return Ok(CallReply::Return(MethodReturn::code(self.invalid)))
+            }
+            Quirk::RefusesMof if texts.iter().any(is_mof) => {
+                return Ok(CallReply::Return(MethodReturn::code(self.invalid)))
+            }
+            Quirk::DropsMofElementName => {
+                let mut call = call.clone();
+                for p in &mut call.params {
+                    if let ParamValue::String(text) = &mut p.value {
+                        if p.name == "PoolSettings" && !text.trim_start().starts_with('<') {
+                            *text = text
+                                .lines()
+                                .filter(|l| !l.trim_start().starts_with("ElementName"))
+                                .collect::<Vec<_>>()
+                                .join("\n");
+                        }
+                    }
+                }
+                return self.inner.invoke(&call);
+            }
+            _ => {}
+        }
+        self.inner.invoke(call)
+    }
+
+    fn poll_job(&mut self, job: &ObjectPath) -> Result<JobView, ServiceError> {
+        self.inner.poll_job(job)
+    }
+
+    fn snapshot(&mut self) -> Result<Snapshot, ServiceError> {
+        self.inner.snapshot()
+    }
+}
+
+fn quirky(quirk: Quirk, profile: &Profile) -> Quirky {
+    let invalid = if profile.name.contains("cim") {
+        CIM_INVALID
+    } else {
+        MSVM_INVALID
+    };
+    Quirky {
+        inner: mutants::build("reference", profile).expect("the reference builds"),
+        quirk,
+        invalid,
+    }
+}
+
+fn run(service: &mut dyn PoolService, profile: &Profile, cases: u32) -> RunReport {
+    check(
+        service,
+        profile,
+        &Config {
+            cases,
+            seed: 4004,
+            ..Config::default()
+        },
+    )
+    .expect("harness runs")
+}
+
+/// Creates, modifies and renames, every embedded instance generated as compact CIM-XML.
+fn xml_only_sequence() -> Vec<Operation> {
+    let mut ops = vec![
+        create(MEMORY, 1, &[live(0)], &[qty(8)]),
+        create(ETHERNET, 2, &[live(0)], &[res(0b011)]),
+        create(MEMORY, 3, &[live(0)], &[qty(4)]),
+    ];
+    let mut renamed = rename(live(0), 4, false);
+    if let Operation::ChangeSettings(op) = &mut renamed {
+        op.encoding = EncodingSel::CimXml;
+    }
+    ops.push(renamed);
+    ops
+}
+
+#[test]
+fn the_reference_treats_every_encoding_the_same_and_the_rule_is_exercised() {
+    for name in ["reference-msvm", "reference-cim"] {
+        let profile = Profile::built_in(name);
+        let mut service = mutants::build("reference", &profile).expect("builds");
+        let report = run(&mut *service, &profile, 200);
+        assert!(report.conforms(), "{name}: {:#?}", report.failure);
+        assert_eq!(report.verdict("EMB-004"), Some(Verdict::Passed), "{name}");
+        let counts = report
+            .rules
+            .iter()
+            .find(|r| r.rule.0 == "EMB-004")
+            .expect("EMB-004 is in the table")
+            .counts;
+        assert!(counts.decisive >= 50, "{name}: {counts:?}");
+    }
+}
+
+#[test]
+fn a_service_that_refuses_wmi_dtd_20_text_fails_emb_004_and_nothing_else() {
+    for name in ["reference-msvm", "reference-cim"] {
+        let profile = Profile::built_in(name);
+        let mut service = quirky(Quirk::RefusesWmiDecorations, &profile);
+        let report = run(&mut service, &profile, 200);
+        let failure = report.failure.as_ref().expect("the quirk is caught");
+        println!("{name}: {}", failure.detail);
+        assert_eq!(failure.rule.0, "EMB-004", "{name}: {}", failure.detail);
+        assert!(
+            failure.detail.contains("WmiDtd20") && failure.detail.contains("refused"),
+            "{name}: {}",
+            failure.detail
+        );
+        assert_eq!(report.verdict("EMB-004"), Some(Verdict::Failed));
+        let others_failed: Vec<&str> = report
+            .rules
+            .iter()
+            .filter(|r| r.rule.0 != "EMB-004" && r.verdict == Verdict::Failed)
+            .map(|r| r.rule.0)
+            .collect();
+        assert!(others_failed.is_empty(), "{name}: {others_failed:?}");
+        // Shrunk to the one step that differs, shown as re-encoded, with the violation on it.
+        assert_eq!(
+            failure.shrunk_steps, 1,
+            "{name}: {:#?}",
+            failure.trace.operations
+        );
+        assert!(failure.deterministic);
+        let step = failure.trace.steps.last().expect("a step");
+        assert_eq!(step.violations[0].rule.0, "EMB-004");
+        let call = step.call.as_ref().expect("the call as sent");
+        assert!(
+            embedded_texts(call)
+                .iter()
+                .any(|t| t.contains("<QUALIFIER")),
+            "{call:?}"
+        );
+        assert_eq!(failure.trace.verdict.failed_rules[0].0, "EMB-004");
+    }
+}
+
+#[test]
+fn a_service_that_refuses_mof_diverges_at_the_first_step_with_an_instance() {
+    let profile = Profile::built_in("reference-msvm");
+    let mut service = quirky(Quirk::RefusesMof, &profile);
+    let ops = xml_only_sequence();
+    match compare(&mut service, &profile, &RuleFilter::all(), &ops).expect("runs") {
+        Comparison::Diverged(d) => {
+            assert_eq!(d.encoding, Encoding::Mof);
+            assert_eq!(d.step, 0);
+            assert!(
+                d.detail.contains("completed") && d.detail.contains("refused"),
+                "{}",
+                d.detail
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // The whole suite catches it too (the sequences it generates send MOF themselves).
+    let report = run(&mut service, &profile, 200);
+    assert!(!report.conforms());
+}
+
+#[test]
+fn a_service_that_reads_mof_differently_diverges_in_what_it_does() {
+    let profile = Profile::built_in("reference-msvm");
+    let mut service = quirky(Quirk::DropsMofElementName, &profile);
+    match compare(
+        &mut service,
+        &profile,
+        &RuleFilter::all(),
+        &xml_only_sequence(),
+    )
+    .expect("runs")
+    {
+        Comparison::Diverged(d) => {
+            assert_eq!(d.encoding, Encoding::Mof);
+            assert_eq!(d.step, 0, "{}", d.detail);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_reference_agrees_with_itself_on_a_fixed_sequence_with_faults() {
+    let profile = Profile::built_in("reference-msvm");
+    let mut service = mutants::build("reference", &profile).expect("builds");
+    let mut ops = xml_only_sequence();
+    ops.push(create_with(
+        MEMORY,
+        5,
+        &[live(0)],
+        &[qty(1)],
+        Fault::Malformed(0, Malformation::Truncated),
+    ));
+    ops.push(create_with(
+        MEMORY,
+        6,
+        &[live(0)],
+        &[qty(1)],
+        Fault::WrongClass(1),
+    ));
+    ops.push(create_with(
+        MEMORY,
+        7,
+        &[live(0)],
+        &[qty(1)],
+        Fault::BadValue(0),
+    ));
+    assert_eq!(
+        compare(&mut *service, &profile, &RuleFilter::all(), &ops).expect("runs"),
+        Comparison::Agreed { steps: 7 }
+    );
+}
+
+#[test]
+fn rewriting_keeps_the_instance_and_leaves_what_does_not_decode() {
+    let xml = r#"<INSTANCE CLASSNAME="Msvm_ResourcePoolSettingData"><PROPERTY NAME="PoolID" TYPE="string"><VALUE>P1</VALUE></PROPERTY><PROPERTY NAME="ResourceType" TYPE="uint16"><VALUE>4</VALUE></PROPERTY></INSTANCE>"#;
+    let rasd =
+        "instance of Msvm_ResourceAllocationSettingData { ResourceType = 4; Reservation = 8; };";
+    let call = MethodCall::new(Method::CreatePool)
+        .with("PoolSettings", ParamValue::String(xml.into()))
+        .with(
+            "ParentPools",
+            ParamValue::ReferenceArray(vec![ObjectPath::new("x")]),
+        )
+        .with(
+            "AllocationSettings",
+            ParamValue::StringArray(vec![rasd.into(), "<INSTANCE".into()]),
+        );
+    for encoding in [Encoding::CimXml, Encoding::WmiDtd20, Encoding::Mof] {
+        let out = rewrite(&call, encoding).expect("the call holds instances");
+        let settings = match out.param("PoolSettings") {
+            Some(ParamValue::String(s)) => s.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(settings.trim_start().starts_with('<'), encoding.is_xml());
+        let view = PoolSettingData::from_instance(&decode(&settings).expect("decodes"))
+            .expect("a pool setting data");
+        assert_eq!(
+            (view.pool_id.as_deref(), view.resource_type),
+            (Some("P1"), Some(4))
+        );
+        let Some(ParamValue::StringArray(items)) = out.param("AllocationSettings") else {
+            panic!("allocations")
+        };
+        let allocation = AllocationSettingData::from_instance(&decode(&items[0]).expect("decodes"))
+            .expect("an allocation");
+        assert_eq!(allocation.reservation, Some(8));
+        // From MOF, ResourceType comes back as the uint16 the class declares.
+        if encoding.is_xml() {
+            let instance = decode(&items[0]).expect("decodes");
+            let resource_type = instance.property("ResourceType").expect("present");
+            assert_eq!(resource_type.cim_type, CimType::Uint16);
+        }
+        assert_eq!(items[1], "<INSTANCE", "malformed text is sent unchanged");
+        assert_eq!(out.param("ParentPools"), call.param("ParentPools"));
+    }
+    let no_instances = MethodCall::new(Method::DeletePool)
+        .with("Pool", ParamValue::Reference(ObjectPath::new("x")));
+    assert_eq!(rewrite(&no_instances, Encoding::Mof), None);
+}
