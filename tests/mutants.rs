@@ -3,7 +3,7 @@
 //! conforming reference passes — the last one is also the judge `cargo mutants` runs
 //! (`.cargo/mutants.toml`, BENCHMARKS.md).
 
-use poolcheck::harness::{check, Config};
+use poolcheck::harness::{check, Config, Verdict};
 use poolcheck::mutants::hunt::{hunt, hunt_zoo, profile_name, HuntOutcome};
 use poolcheck::mutants::minimal::{check_minimal, MinimalityVerdict, SearchBudget};
 use poolcheck::mutants::{self, ZOO};
@@ -13,7 +13,7 @@ use rstest::rstest;
 
 /// The conformance harness with default settings, against the conforming reference, in both
 /// dialects. `cargo mutants` mutates `src/reference/` and runs only this test: a mutant that
-/// still conforms is a mutant the harness missed.
+/// still conforms, with every applicable rule exercised, is a mutant the harness missed.
 #[rstest]
 #[case(Dialect::Msvm)]
 #[case(Dialect::Cim)]
@@ -21,6 +21,12 @@ fn judge_the_reference_conforms_with_default_settings(#[case] dialect: Dialect) 
     let profile = Profile::built_in(profile_name(dialect));
     let mut service = mutants::build("reference", &profile).expect("reference builds");
     let report = check(&mut *service, &profile, &Config::default()).expect("harness runs");
+    let idle: Vec<&str> = report
+        .rules
+        .iter()
+        .filter(|r| r.verdict == Verdict::NotExercised)
+        .map(|r| r.rule.0)
+        .collect();
     assert!(
         report.conforms(),
         "the reference fails under {}: {:#?}",
@@ -28,6 +34,13 @@ fn judge_the_reference_conforms_with_default_settings(#[case] dialect: Dialect) 
         report
             .failure
             .map(|f| (f.rule, f.detail, f.trace.operations))
+    );
+    // A conformance verdict is a pass on every applicable rule: an implementation that
+    // answers Unsupported to everything the profile claims passes no rule.
+    assert!(
+        idle.is_empty(),
+        "not exercised under {}: {idle:?}",
+        profile.name
     );
 }
 
