@@ -6,7 +6,7 @@
 //! group, with `POOLCHECK_PROTOCOL=poolcheck-adapter/1` in its environment. The caller never
 //! blocks on the child past the per-call timeout: on Unix it writes and reads non-blocking
 //! pipes itself, waiting in `poll(2)`; elsewhere (or with [`AdapterOptions::threads`]) a
-//! writer and a reader thread hand lines over channels ([`link`]). A thread drains stderr
+//! writer and a reader thread hand lines over channels (`process/link.rs`). A thread drains stderr
 //! into a bounded buffer whose last lines go into every failure message.
 //!
 //! Whatever goes wrong — the adapter exits, hangs past the timeout, prints garbage, answers

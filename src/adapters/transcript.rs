@@ -6,15 +6,19 @@
 //! (`{"transcript":"poolcheck-transcript/1", …}`: suite version, spec edition, target, the
 //! implementation's description, the whole profile and the run's [`Config`], seed included),
 //! followed by one line per call in order: `{"n":1,"request":{"op":"reset",…},"reply":{"ok":…}}`
-//! or `…,"reply":{"err":{"Timeout":"…"}}}`. Requests are the adapter protocol's
+//! or `…,"reply":{"err":{"Timeout":"…"}}}`, and ends with an [`Ending`] line
+//! (`{"end":{"cases_run":…}}`) once the run is over. Requests are the adapter protocol's
 //! [`Request`]s; replies are what the [`PoolService`] returned — so a transcript records any
 //! target, the built-in ones included, and faults (a crash, a timeout) replay as faults.
 //!
 //! Replaying re-runs the harness with the recorded profile and configuration against a
 //! [`Replayer`], which answers each request with the recorded reply after checking that it is
 //! the recorded request. The harness is deterministic, so a faithful replay sends exactly the
-//! recorded requests; the first request that differs, or a run that ends early or late, is a
-//! [`TranscriptError::Diverged`] saying where.
+//! recorded requests; the first request that differs, a run that ends early or late, or a
+//! verdict other than the recorded one is a [`TranscriptError::Diverged`] saying where. A
+//! replay never depends on the clock: a recorded time budget is dropped, and a run that its
+//! budget cut short is refused ([`TranscriptError::Unreplayable`]) — where it stopped was the
+//! clock's choice.
 //!
 //! This module records and replays calls. It refuses to know how they are judged (the
 //! harness), how a live implementation is reached (the other adapters), or how results look.
@@ -54,6 +58,61 @@ pub struct Header {
     pub config: Config,
 }
 
+/// The last line of a section: how the recorded run ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ending {
+    pub cases_run: u32,
+    pub steps_run: u64,
+    /// The rule of the (shrunk) failure, if the run found one.
+    pub failed_rule: Option<String>,
+    pub time_budget_exhausted: bool,
+    /// Set instead of the rest when the run ended in a harness error.
+    pub harness_error: Option<String>,
+}
+
+impl Ending {
+    fn of(outcome: Result<&RunReport, &HarnessError>) -> Ending {
+        match outcome {
+            Ok(report) => Ending {
+                cases_run: report.cases_run,
+                steps_run: report.steps_run,
+                failed_rule: report.failure.as_ref().map(|f| f.rule.0.to_string()),
+                time_budget_exhausted: report.time_budget_exhausted,
+                harness_error: None,
+            },
+            Err(error) => Ending {
+                cases_run: 0,
+                steps_run: 0,
+                failed_rule: None,
+                time_budget_exhausted: false,
+                harness_error: Some(error.to_string()),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Ending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(error) = &self.harness_error {
+            return write!(f, "in a harness error ({error})");
+        }
+        write!(
+            f,
+            "after {} cases and {} steps ",
+            self.cases_run, self.steps_run
+        )?;
+        match &self.failed_rule {
+            Some(rule) => write!(f, "with a failure of {rule}"),
+            None => write!(f, "without a failure"),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct EndLine {
+    end: Ending,
+}
+
 /// Why a transcript could not be written or replayed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TranscriptError {
@@ -70,6 +129,12 @@ pub enum TranscriptError {
         path: PathBuf,
         profile: String,
         recorded: String,
+    },
+    #[error("transcript {path}: the run recorded at line {line} cannot be replayed: {reason}")]
+    Unreplayable {
+        path: PathBuf,
+        line: usize,
+        reason: String,
     },
     #[error("the run diverged from transcript {path}: {detail}")]
     Diverged { path: PathBuf, detail: String },
@@ -184,8 +249,11 @@ pub struct Recording<'a> {
 }
 
 impl Recording<'_> {
-    /// Flush the section; report the first write error, if any.
-    pub fn finish(self) -> Result<(), TranscriptError> {
+    /// End the section with how the run ended, flush it, and report the first write error.
+    pub fn finish(self, outcome: Result<&RunReport, &HarnessError>) -> Result<(), TranscriptError> {
+        self.recorder.write_line(&EndLine {
+            end: Ending::of(outcome),
+        });
         if let Err(e) = self.recorder.out.flush() {
             self.recorder.error.get_or_insert(e.to_string());
         }
@@ -257,6 +325,13 @@ fn is_exchange_line(line: &str) -> bool {
     line.starts_with("{\"n\":")
 }
 
+fn parse_ending(line: &str) -> Option<Ending> {
+    if !line.starts_with("{\"end\":") {
+        return None;
+    }
+    serde_json::from_str::<EndLine>(line).ok().map(|l| l.end)
+}
+
 fn parse_header(line: &str) -> Option<Header> {
     let header: Header = serde_json::from_str(line.trim_end()).ok()?;
     (header.transcript == FORMAT).then_some(header)
@@ -267,20 +342,29 @@ fn parse_header(line: &str) -> Option<Header> {
 pub struct Section {
     pub line: usize,
     pub header: Header,
+    /// How the recorded run ended; `None` when the recording was cut off.
+    pub ending: Option<Ending>,
 }
 
 /// Every section header of a transcript, in order.
 pub fn sections(path: &Path) -> Result<Vec<Section>, TranscriptError> {
-    let mut found = Vec::new();
+    let mut found: Vec<Section> = Vec::new();
     for (idx, line) in open_lines(path)?.enumerate() {
         let line = line.map_err(|e| io_error(path, e))?;
         if is_exchange_line(&line) || line.trim().is_empty() {
+            continue;
+        }
+        if let Some(ending) = parse_ending(&line) {
+            if let Some(last) = found.last_mut() {
+                last.ending = Some(ending);
+            }
             continue;
         }
         match parse_header(&line) {
             Some(header) => found.push(Section {
                 line: idx + 1,
                 header,
+                ending: None,
             }),
             None => {
                 return Err(TranscriptError::Format {
@@ -402,8 +486,14 @@ impl Replayer {
 
     fn settings_hint(&self) -> String {
         let c = &self.header.config;
+        let budget = match c.time_budget {
+            Some(budget) => format!(
+                "; it had a time budget of {budget:?}, which may have ended it where the replay goes on"
+            ),
+            None => String::new(),
+        };
         format!(
-            " (recorded: profile {}, seed {}, cases {}, max_steps {}; `poolcheck replay {}` uses them)",
+            " (recorded: profile {}, seed {}, cases {}, max_steps {}{budget}; `poolcheck replay {}` uses them)",
             self.header.profile.name,
             c.seed,
             c.cases,
@@ -585,20 +675,56 @@ pub fn targets(
         .collect()
 }
 
+/// The configuration a section is replayed with: the recorded one without its time budget.
+/// A run that its budget cut short cannot be replayed: where a budget stops a run depends on
+/// the clock, not on the recording.
+pub fn replay_config(path: &Path, section: &Section) -> Result<Config, TranscriptError> {
+    if let Some(ending) = section.ending.as_ref().filter(|e| e.time_budget_exhausted) {
+        return Err(TranscriptError::Unreplayable {
+            path: path.to_path_buf(),
+            line: section.line,
+            reason: format!(
+                "its time budget ({:?}) stopped the run after {} cases, and where a budget stops a run depends on the clock; record without --time-budget to replay",
+                section.header.config.time_budget.unwrap_or_default(),
+                ending.cases_run
+            ),
+        });
+    }
+    let mut config = section.header.config.clone();
+    config.time_budget = None;
+    Ok(config)
+}
+
 /// Re-run every section of a transcript offline: the harness, with the recorded profile and
 /// configuration, against the recorded replies. Returns one report per section; any
-/// divergence from the recording is an error that says where.
+/// divergence from the recording — a request, the length of the run, its verdict — is an
+/// error that says where.
 pub fn replay_transcript(path: &Path) -> Result<Vec<RunReport>, TranscriptError> {
     let mut reports = Vec::new();
     for section in sections(path)? {
         let profile = section_profile(path, &section)?;
+        let config = replay_config(path, &section)?;
         let mut replayer = Replayer::open(path, &section)?;
-        let result = harness::check(&mut replayer, &profile, &section.header.config);
+        let result = harness::check(&mut replayer, &profile, &config);
+        let diverged = |detail: String| TranscriptError::Diverged {
+            path: path.to_path_buf(),
+            detail,
+        };
         if let Some(detail) = replayer.divergence() {
-            return Err(TranscriptError::Diverged {
-                path: path.to_path_buf(),
-                detail: detail.to_string(),
-            });
+            return Err(diverged(detail.to_string()));
+        }
+        if let Some(recorded) = &section.ending {
+            let replayed = Ending::of(result.as_ref());
+            let same = Ending {
+                time_budget_exhausted: recorded.time_budget_exhausted,
+                ..replayed.clone()
+            };
+            if &same != recorded {
+                return Err(diverged(format!(
+                    "the run recorded at line {} ended {recorded}; its replay ended {replayed}",
+                    section.line
+                )));
+            }
         }
         let report = result.map_err(|error| TranscriptError::Harness {
             path: path.to_path_buf(),
