@@ -558,5 +558,5 @@ fn rule_results(
 /// catalogue cross-check.
 pub const HARNESS_RULES: &[&str] = &[
     "RC-001", "RC-002", "RC-003", "JOB-001", "JOB-002", "JOB-003", "JOB-004", "JOB-005", "JOB-006",
-    "ATOM-001", "ATOM-002",
+    "ATOM-001", "ATOM-002", "EMB-004",
 ];
