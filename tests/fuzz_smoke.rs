@@ -165,10 +165,16 @@ fn every_regression_file_replays_with_its_recorded_verdict() {
         if let Err(why) = regression.check() {
             panic!("{}: {why}", path.display());
         }
-        if let (Some(name), Expect::Fails { .. }) = (
+        if let (Some(name), Expect::Fails { rule }) = (
             regression.target.strip_prefix("mutant:"),
             &regression.expect,
         ) {
+            let mutant = poolcheck::mutants::find(name).expect("a zoo mutant");
+            assert!(
+                mutant.rules.contains(&rule.0),
+                "{}: {rule} is not among the rules {name} is tagged with",
+                path.display()
+            );
             // The same sequence conforms against the reference: the finding is the mutant's.
             let reference = Regression {
                 target: "reference".into(),
