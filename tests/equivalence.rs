@@ -328,3 +328,47 @@ fn rewriting_keeps_the_instance_and_leaves_what_does_not_decode() {
         .with("Pool", ParamValue::Reference(ObjectPath::new("x")));
     assert_eq!(rewrite(&no_instances, Encoding::Mof), None);
 }
+
+#[test]
+fn a_spent_time_budget_still_exercises_the_rule_and_a_rule_filter_leaves_it_out() {
+    let profile = Profile::built_in("reference-msvm");
+    let mut service = mutants::build("reference", &profile).expect("builds");
+    let budgeted = check(
+        &mut *service,
+        &profile,
+        &Config {
+            cases: 400,
+            seed: 4004,
+            time_budget: Some(std::time::Duration::ZERO),
+            ..Config::default()
+        },
+    )
+    .expect("harness runs");
+    assert_eq!(budgeted.verdict("EMB-004"), Some(Verdict::Passed));
+    let filtered = check(
+        &mut *service,
+        &profile,
+        &Config {
+            cases: 50,
+            seed: 4004,
+            rules: vec!["CAP".into()],
+            ..Config::default()
+        },
+    )
+    .expect("harness runs");
+    assert_eq!(filtered.verdict("EMB-004"), Some(Verdict::Filtered));
+    // And a service EMB-004 would catch is not failed by it when it is filtered out.
+    let mut quirk = quirky(Quirk::RefusesWmiDecorations, &profile);
+    let report = check(
+        &mut quirk,
+        &profile,
+        &Config {
+            cases: 100,
+            seed: 4004,
+            rules: vec!["CAP".into()],
+            ..Config::default()
+        },
+    )
+    .expect("harness runs");
+    assert!(report.failure.is_none(), "{:?}", report.failure);
+}

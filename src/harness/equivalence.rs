@@ -42,6 +42,11 @@ use crate::sut::{
 /// One equivalence case for every `EVERY` cases of the main run (at least one).
 pub const EVERY: u32 = 4;
 
+/// Cases the phase runs even when the run's time budget is spent (fewer if the run has
+/// fewer cases), so that a budgeted run still exercises EMB-004; this overruns the budget by
+/// `4 * MIN_CASES` sequence runs at most.
+pub const MIN_CASES: u32 = 16;
+
 /// The parameters that hold embedded instances (CreatePool, ModifyPoolResources,
 /// ModifyPoolSettings; CreateChildResourcePool, ChangeParentResourcePool).
 pub const EMBEDDED_PARAMETERS: [&str; 3] = ["PoolSettings", "AllocationSettings", "Settings"];
@@ -475,8 +480,8 @@ fn divergence_trace(
 /// The EMB-004 phase of a run that found no other failure: compares a share of generated
 /// cases ([`EVERY`]), adds what it checked to `stats`, and returns the first divergence,
 /// shrunk, as the run's failure (`cases_run`: the cases the main run generated before).
-/// Skipped when the filter leaves EMB-004 out, and stopped when `out_of_time` says the run's
-/// time budget is spent.
+/// Skipped when the filter leaves EMB-004 out; when `out_of_time` says the run's time budget
+/// is spent, stopped after [`MIN_CASES`].
 #[allow(clippy::too_many_arguments)]
 pub fn phase(
     service: &mut dyn PoolService,
@@ -493,6 +498,7 @@ pub fn phase(
         return Ok(None);
     }
     let cases = (config.cases / EVERY).max(1);
+    let min_cases = MIN_CASES.min(cases);
     let mut seed = [0u8; 32];
     for (idx, chunk) in seed.chunks_mut(8).enumerate() {
         let word = config.seed ^ 0x0045_4d42_2d30_3034_u64.wrapping_mul(idx as u64 + 3);
@@ -504,7 +510,7 @@ pub fn phase(
     );
     let strategy = strategy::sequence(profile, config.max_steps);
     for case in 0..cases {
-        if out_of_time() {
+        if case >= min_cases && out_of_time() {
             break;
         }
         let Ok(tree) = strategy.new_tree(&mut runner) else {
