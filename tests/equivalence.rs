@@ -5,14 +5,16 @@
 
 mod common;
 
+use std::time::Instant;
+
 use common::*;
 use poolcheck::codec::{decode, AllocationSettingData, CimType, Encoding, PoolSettingData};
-use poolcheck::harness::equivalence::{compare, rewrite, Comparison, EMBEDDED_PARAMETERS};
-use poolcheck::harness::{check, Config, RuleFilter, RunReport, Verdict};
+use poolcheck::harness::equivalence::{compare, phase, rewrite, Comparison, EMBEDDED_PARAMETERS};
+use poolcheck::harness::{check, Config, RuleFilter, RuleStats, RunReport, Verdict};
 use poolcheck::model::operation::{EncodingSel, Fault, Malformation};
 use poolcheck::model::Operation;
 use poolcheck::mutants;
-use poolcheck::spec::Profile;
+use poolcheck::spec::{Profile, RuleId};
 use poolcheck::sut::*;
 
 /// Msvm's and CIM's Invalid Parameter.
@@ -330,21 +332,49 @@ fn rewriting_keeps_the_instance_and_leaves_what_does_not_decode() {
 }
 
 #[test]
-fn a_spent_time_budget_still_exercises_the_rule_and_a_rule_filter_leaves_it_out() {
+fn a_spent_time_budget_still_runs_a_few_cases_and_a_rule_filter_leaves_the_rule_out() {
     let profile = Profile::built_in("reference-msvm");
     let mut service = mutants::build("reference", &profile).expect("builds");
-    let budgeted = check(
+    let config = Config {
+        cases: 400,
+        seed: 4004,
+        ..Config::default()
+    };
+    let out_of_time = || true;
+    let mut stats = RuleStats::default();
+    let failure = phase(
         &mut *service,
         &profile,
-        &Config {
-            cases: 400,
-            seed: 4004,
-            time_budget: Some(std::time::Duration::ZERO),
-            ..Config::default()
-        },
+        &config,
+        &RuleFilter::all(),
+        &mut stats,
+        Instant::now(),
+        10,
+        &out_of_time,
     )
-    .expect("harness runs");
-    assert_eq!(budgeted.verdict("EMB-004"), Some(Verdict::Passed));
+    .expect("runs");
+    assert!(failure.is_none());
+    let counts = stats
+        .rules
+        .get(&RuleId("EMB-004"))
+        .copied()
+        .unwrap_or_default();
+    assert!(counts.decisive > 0, "{counts:?}");
+    // Not even those when the main run generated no case at all.
+    let mut stats = RuleStats::default();
+    phase(
+        &mut *service,
+        &profile,
+        &config,
+        &RuleFilter::all(),
+        &mut stats,
+        Instant::now(),
+        0,
+        &out_of_time,
+    )
+    .expect("runs");
+    assert!(stats.rules.is_empty(), "{stats:?}");
+
     let filtered = check(
         &mut *service,
         &profile,
@@ -357,7 +387,7 @@ fn a_spent_time_budget_still_exercises_the_rule_and_a_rule_filter_leaves_it_out(
     )
     .expect("harness runs");
     assert_eq!(filtered.verdict("EMB-004"), Some(Verdict::Filtered));
-    // And a service EMB-004 would catch is not failed by it when it is filtered out.
+    // A service EMB-004 would catch is not failed by it when it is filtered out.
     let mut quirk = quirky(Quirk::RefusesWmiDecorations, &profile);
     let report = check(
         &mut quirk,

@@ -43,8 +43,8 @@ use crate::sut::{
 pub const EVERY: u32 = 4;
 
 /// Cases the phase runs even when the run's time budget is spent (fewer if the run has
-/// fewer cases), so that a budgeted run still exercises EMB-004; this overruns the budget by
-/// `4 * MIN_CASES` sequence runs at most.
+/// fewer cases; none if the main run generated none), so that a budgeted run still exercises
+/// EMB-004; this overruns the budget by `4 * MIN_CASES` sequence runs at most.
 pub const MIN_CASES: u32 = 16;
 
 /// The parameters that hold embedded instances (CreatePool, ModifyPoolResources,
@@ -498,7 +498,11 @@ pub fn phase(
         return Ok(None);
     }
     let cases = (config.cases / EVERY).max(1);
-    let min_cases = MIN_CASES.min(cases);
+    let min_cases = if cases_run == 0 {
+        0
+    } else {
+        MIN_CASES.min(cases)
+    };
     let mut seed = [0u8; 32];
     for (idx, chunk) in seed.chunks_mut(8).enumerate() {
         let word = config.seed ^ 0x0045_4d42_2d30_3034_u64.wrapping_mul(idx as u64 + 3);
