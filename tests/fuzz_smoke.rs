@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use poolcheck::codec::fuzz::{decode_body, BodyOutcome};
 use poolcheck::harness::fuzz::{
-    operations, protocol, Differential, Expect, Finding, FindingKind, Regression, MAX_OPERATIONS,
+    findings_dir_beside, operations, protocol, Differential, Expect, Finding, FindingKind,
+    Regression, MAX_OPERATIONS,
 };
 use poolcheck::model::Operation;
 use poolcheck::spec::RuleId;
@@ -253,6 +254,20 @@ fn a_finding_against_the_reference_is_expected_to_pass_once_fixed() {
     assert_eq!(regression.expect, Expect::Passes);
     assert_eq!(regression.operations, ops);
     regression.check().expect("the reference passes it today");
+}
+
+/// Findings never go into cargo-fuzz's artifact folder, whose every new file it reports as
+/// a crashing input.
+#[test]
+fn findings_go_beside_the_artifact_folder() {
+    assert_eq!(
+        findings_dir_beside("/w/fuzz/artifacts/ops/"),
+        PathBuf::from("/w/fuzz/findings/ops")
+    );
+    assert_eq!(
+        findings_dir_beside("/w/out/ops/crash-"),
+        PathBuf::from("/w/out/ops-findings")
+    );
 }
 
 fn other_rule(rule: RuleId) -> RuleId {

@@ -348,8 +348,10 @@ pub fn input_name(data: &[u8]) -> String {
     format!("input-{hash:016x}")
 }
 
-/// The folder findings go to: [`FINDINGS_VAR`], else the folder of libFuzzer's
-/// `-artifact_prefix=` argument, else `poolcheck-fuzz-findings`.
+/// The folder findings go to: [`FINDINGS_VAR`]; else, under cargo-fuzz (libFuzzer's
+/// `-artifact_prefix=DIR/artifacts/TARGET/`), `DIR/findings/TARGET/` — not the artifact
+/// folder itself, whose every new file cargo-fuzz reports as a crashing input; else
+/// `poolcheck-fuzz-findings`.
 pub fn findings_dir() -> PathBuf {
     if let Ok(dir) = std::env::var(FINDINGS_VAR) {
         return PathBuf::from(dir);
@@ -357,12 +359,32 @@ pub fn findings_dir() -> PathBuf {
     let prefix =
         std::env::args().find_map(|a| a.strip_prefix("-artifact_prefix=").map(String::from));
     match prefix {
-        Some(prefix) if prefix.ends_with('/') => PathBuf::from(prefix),
-        Some(prefix) => Path::new(&prefix)
+        Some(prefix) => findings_dir_beside(&prefix),
+        None => PathBuf::from("poolcheck-fuzz-findings"),
+    }
+}
+
+/// The findings folder for libFuzzer's `-artifact_prefix`: `DIR/artifacts/TARGET/` gives
+/// `DIR/findings/TARGET/`, any other folder `F` gives `F-findings`.
+pub fn findings_dir_beside(artifact_prefix: &str) -> PathBuf {
+    let prefix = artifact_prefix;
+    let artifact_dir = if prefix.ends_with('/') {
+        PathBuf::from(prefix)
+    } else {
+        Path::new(&prefix)
             .parent()
             .map(Path::to_path_buf)
-            .unwrap_or_default(),
-        None => PathBuf::from("poolcheck-fuzz-findings"),
+            .unwrap_or_default()
+    };
+    let target = artifact_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "fuzz".to_string());
+    match artifact_dir.parent() {
+        Some(artifacts) if artifacts.file_name().is_some_and(|n| n == "artifacts") => {
+            artifacts.with_file_name("findings").join(target)
+        }
+        _ => artifact_dir.with_file_name(format!("{target}-findings")),
     }
 }
 
