@@ -3,8 +3,8 @@
 //! - Pairing (ARG-001, A-6): *n* allocations for *n* parents pair by position, the
 //!   allocation's own PoolID is ignored; one allocation for several parents is shared
 //!   (SHARE-*).
-//! - Quantity kinds read `Reservation` (required) and `Limit` (CAP-006); named and path kinds
-//!   read `HostResource` (NULL or empty: nothing from that parent, HOST-002).
+//! - Quantity kinds read `Reservation` (required); `Limit` below `Reservation` is refused for
+//!   every kind (CAP-006); named and path kinds read `HostResource` (NULL or empty: nothing from that parent, HOST-002).
 //! - Free capacity (CAP-005) is `Capacity − Reserved`; when a child's parents change, what
 //!   it held from a parent counts as free (release first, then acquire).
 //! - A shared quantity is split greedily in parent order; each shared host resource is
@@ -143,16 +143,14 @@ impl ReferenceService {
                         "allocation {i} must carry ResourceType and ResourceSubType"
                     )));
                 }
-                if child.kind == ResourceKind::Quantity {
-                    let Some(reservation) = a.reservation else {
-                        return Err(invalid(format!("allocation {i} must carry a Reservation")));
-                    };
-                    if let Some(limit) = a.limit {
-                        if limit < reservation {
-                            return Err(invalid(format!(
-                                "allocation {i}: Reservation {reservation} exceeds Limit {limit}"
-                            )));
-                        }
+                if child.kind == ResourceKind::Quantity && a.reservation.is_none() {
+                    return Err(invalid(format!("allocation {i} must carry a Reservation")));
+                }
+                if let (Some(reservation), Some(limit)) = (a.reservation, a.limit) {
+                    if limit < reservation {
+                        return Err(invalid(format!(
+                            "allocation {i}: Reservation {reservation} exceeds Limit {limit}"
+                        )));
                     }
                 }
             }
