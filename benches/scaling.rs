@@ -1,9 +1,10 @@
 //! Cost of one operation as the host grows. Three views, all under the CIM profile (its
 //! service chooses PoolIDs, so a host can hold any number of pools):
 //!
-//! - **harness step at N pools**: the marginal cost of one lockstep step (model, call, job
-//!   polls, snapshot, invariants, state comparison) on a host the harness built with N creates
-//!   (N up to 1,000: building a host step by step costs the sum over its sizes);
+//! - **harness step at N pools**: the cost of one lockstep step (model, call, job polls,
+//!   snapshot, invariants, state comparison) on a host the harness built with N creates, read
+//!   from the instants of the calls of the last steps (N up to 1,000: building a host step by
+//!   step costs the sum over its sizes);
 //! - **reference raw create+delete at N pools**: the implementation alone, on a host built by
 //!   direct calls (N up to 10,000);
 //! - **reference snapshot at N pools**: what the harness asks for after every step.
@@ -22,8 +23,10 @@ use poolcheck::harness::{run_sequence, RuleStats};
 use poolcheck::model::operation::*;
 use poolcheck::model::step::{Allocation, StepKind};
 use poolcheck::model::{Operation, Step};
+use poolcheck::mutants::reference_config;
+use poolcheck::reference::ReferenceService;
 use poolcheck::spec::Profile;
-use poolcheck::sut::{CallReply, MethodCall, ObjectPath, PoolService};
+use poolcheck::sut::{CallReply, MethodCall, ObjectPath, PoolService, ServiceError};
 
 const PROFILE: &str = "reference-cim";
 const PROBES: usize = 8;
@@ -68,39 +71,70 @@ fn probes() -> Vec<Operation> {
         .collect()
 }
 
+/// The reference, with the instant of every `invoke` and the end of every `snapshot`
+/// recorded, so that the harness's cost for the last steps of a long sequence can be read off
+/// without subtracting two long runs from each other.
+struct Timed {
+    inner: Box<dyn PoolService>,
+    invokes: Vec<Instant>,
+    snapshots_done: Vec<Instant>,
+}
+
+impl PoolService for Timed {
+    fn describe(&self) -> poolcheck::sut::ServiceDescription {
+        self.inner.describe()
+    }
+    fn reset(&mut self, fixture: &poolcheck::sut::HostFixture) -> Result<(), ServiceError> {
+        self.invokes.clear();
+        self.snapshots_done.clear();
+        self.inner.reset(fixture)
+    }
+    fn invoke(&mut self, call: &MethodCall) -> Result<CallReply, ServiceError> {
+        self.invokes.push(Instant::now());
+        self.inner.invoke(call)
+    }
+    fn poll_job(&mut self, job: &ObjectPath) -> Result<poolcheck::sut::JobView, ServiceError> {
+        self.inner.poll_job(job)
+    }
+    fn snapshot(&mut self) -> Result<poolcheck::sut::Snapshot, ServiceError> {
+        let snapshot = self.inner.snapshot();
+        self.snapshots_done.push(Instant::now());
+        snapshot
+    }
+}
+
 fn harness_step(c: &mut Criterion) {
     let profile = Profile::built_in(PROFILE);
-    let mut service = common::reference(&profile);
+    let mut service = Timed {
+        inner: common::reference(&profile),
+        invokes: Vec::new(),
+        snapshots_done: Vec::new(),
+    };
     let mut group = c.benchmark_group("harness step at N pools");
     group.sample_size(10);
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(3));
     for n in [10usize, 100, 1000] {
-        let prefix = host_of(n);
-        let mut whole = prefix.clone();
+        let mut whole = host_of(n);
         whole.extend(probes());
         let check =
-            run_sequence(&mut *service, &profile, &whole, &mut RuleStats::default()).expect("runs");
+            run_sequence(&mut service, &profile, &whole, &mut RuleStats::default()).expect("runs");
         assert!(check.failure.is_none(), "the probe sequence conforms");
+        assert_eq!(service.invokes.len(), n + PROBES, "every step was a call");
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter_custom(|iters| {
-                let mut marginal = Duration::ZERO;
+                let mut probes_time = Duration::ZERO;
                 for _ in 0..iters {
-                    let started = Instant::now();
                     black_box(
-                        run_sequence(&mut *service, &profile, &whole, &mut RuleStats::default())
+                        run_sequence(&mut service, &profile, &whole, &mut RuleStats::default())
                             .expect("runs"),
                     );
-                    let with_probes = started.elapsed();
-                    let started = Instant::now();
-                    black_box(
-                        run_sequence(&mut *service, &profile, &prefix, &mut RuleStats::default())
-                            .expect("runs"),
-                    );
-                    let without = started.elapsed();
-                    marginal += with_probes.saturating_sub(without) / PROBES as u32;
+                    // From the first probe's call to the snapshot after the last probe.
+                    let first = service.invokes[n];
+                    let last = *service.snapshots_done.last().expect("snapshots");
+                    probes_time += last.duration_since(first) / PROBES as u32;
                 }
-                marginal
+                probes_time
             })
         });
     }
@@ -175,7 +209,11 @@ fn reference_raw(c: &mut Criterion) {
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(2));
     for n in [10usize, 100, 1000, 10_000] {
-        let mut service = common::reference(&profile);
+        // Synchronous methods: the reference keeps every finished job and looks jobs up by a
+        // linear search, so with jobs the figure would grow with the number of iterations
+        // criterion makes, not with the number of pools (BENCHMARKS.md).
+        let mut service = ReferenceService::new(reference_config(&profile).with_job_methods(&[]));
+        service.reset(&profile.fixture()).expect("resets");
         let primordial = service
             .snapshot()
             .expect("snapshots")
@@ -187,13 +225,13 @@ fn reference_raw(c: &mut Criterion) {
             .clone();
         let create = create_call(&primordial);
         for _ in 0..n {
-            invoke(&mut *service, &create).expect("a pool is created");
+            invoke(&mut service, &create).expect("a pool is created");
         }
         assert!(service.snapshot().expect("snapshots").pools.len() >= n);
         group.bench_with_input(BenchmarkId::new("raw create+delete pair", n), &n, |b, _| {
             b.iter(|| {
-                let pool = invoke(&mut *service, &create).expect("created");
-                black_box(invoke(&mut *service, &delete_call(&pool)));
+                let pool = invoke(&mut service, &create).expect("created");
+                black_box(invoke(&mut service, &delete_call(&pool)));
             })
         });
         if n <= 1000 {

@@ -1,12 +1,12 @@
 //! Invariants checked on an implementation's snapshot after every step, on the snapshot
 //! alone: they need no model state, so they hold for any implementation at any instant.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::state::covers;
 use super::transition::{rule_id, Violation};
 use crate::spec::profile::Profile;
-use crate::sut::{PoolView, ResourceKind, Snapshot};
+use crate::sut::{ObjectPath, ParentAllocation, PoolView, ResourceKind, Snapshot};
 
 /// Every rule id checked here, for the catalogue cross-check.
 pub const INVARIANT_RULES: &[&str] = &[
@@ -36,12 +36,27 @@ pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
             ));
         }
     }
+    // Every pool and what is held from it, indexed once: the checks below cost
+    // O(pools · log pools), not O(pools²).
+    let mut by_path: BTreeMap<&ObjectPath, &PoolView> = BTreeMap::new();
+    let mut held_from: BTreeMap<&ObjectPath, Vec<&ParentAllocation>> = BTreeMap::new();
+    for pool in &snapshot.pools {
+        by_path.entry(&pool.path).or_insert(pool);
+        for allocation in &pool.allocations {
+            held_from
+                .entry(&allocation.parent)
+                .or_default()
+                .push(allocation);
+        }
+    }
     for pool in &snapshot.pools {
         let Some(kind) = kind_of(pool) else { continue };
-        let holdings = snapshot
-            .pools
+        let holdings = held_from
+            .get(&pool.path)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
             .iter()
-            .flat_map(|c| c.allocations.iter().filter(|a| a.parent == pool.path));
+            .copied();
         let expected = match kind {
             ResourceKind::Quantity => holdings.fold(0u64, |s, a| s.saturating_add(a.quantity)),
             _ => {
@@ -65,7 +80,7 @@ pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
     for pool in &snapshot.pools {
         let Some(kind) = kind_of(pool) else { continue };
         for allocation in &pool.allocations {
-            match snapshot.pool(&allocation.parent) {
+            match by_path.get(&allocation.parent).copied() {
                 None => out.push(violation(
                     "CAP-003",
                     format!(
