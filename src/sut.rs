@@ -414,6 +414,23 @@ impl Snapshot {
     }
 }
 
+/// What changed on the host since the previous `reset`, `snapshot` or `changes` call: the
+/// answer of the optional [`PoolService::changes`].
+///
+/// The contract: every pool created or whose view differs in any field (Reserved of a parent
+/// whose child changed included) is in `changed`, with its whole view; every pool deleted is in
+/// `removed`. Reporting a pool that did not change is allowed; leaving out one that did is not
+/// — and cannot hide a failure: the harness compares a full snapshot at the end of every
+/// sequence, and re-checks a sequence step by step with full snapshots whenever the two views
+/// disagree (ARCHITECTURE.md, "Cost per step").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotDelta {
+    #[serde(default)]
+    pub changed: Vec<PoolView>,
+    #[serde(default)]
+    pub removed: Vec<ObjectPath>,
+}
+
 /// How an allocation of a resource type is expressed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -600,6 +617,16 @@ pub trait PoolService {
     fn poll_job(&mut self, job: &ObjectPath) -> Result<JobView, ServiceError>;
 
     /// Every pool, with parents, per-parent holdings, capacity, reserved amount and host
-    /// resources. Called after every step to check the invariants against observed state.
+    /// resources. Called after every step to check the invariants against observed state,
+    /// unless the implementation tracks [`changes`](PoolService::changes).
     fn snapshot(&mut self) -> Result<Snapshot, ServiceError>;
+
+    /// Optional: the pools created, changed or deleted since the previous `reset`,
+    /// `snapshot` or `changes` call ([`SnapshotDelta`] has the contract). An implementation
+    /// that answers `Some` lets the harness check a step in time independent of the host's
+    /// size; the default, `None`, means "not tracked", and the harness asks for a full
+    /// `snapshot` after every step instead.
+    fn changes(&mut self) -> Result<Option<SnapshotDelta>, ServiceError> {
+        Ok(None)
+    }
 }

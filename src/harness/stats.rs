@@ -51,10 +51,7 @@ impl RuleStats {
         for rule in &expectation.checked {
             self.bump(*rule, expectation.decisive.contains(rule));
         }
-        let has_children = model
-            .pools()
-            .iter()
-            .any(|p| p.role == crate::model::Role::Child);
+        let has_children = model.has_children();
         for rule in invariants::INVARIANT_RULES {
             self.bump(rule_id(rule), has_children);
         }

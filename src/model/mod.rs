@@ -13,6 +13,7 @@
 
 pub mod invariants;
 pub mod operation;
+pub mod order;
 pub mod state;
 pub mod step;
 pub mod transition;

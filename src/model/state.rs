@@ -2,10 +2,11 @@
 //! owns which host resource. Capacities and reserved amounts are *derived* from holdings,
 //! never stored, so they cannot drift from what the pools hold.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use super::order::SlotSet;
 use crate::spec::profile::{Profile, ResourceTypeProfile};
 use crate::sut::{Dialect, ObjectPath, ParentAllocation, PoolView, ResourceKind, Snapshot};
 
@@ -42,11 +43,29 @@ pub struct ModelPool {
 }
 
 /// The executable specification's view of one host.
+///
+/// Pools live in creation slots and are found through indexes (path, children of a parent,
+/// PoolIDs per type, order statistics per type), so that resolving, judging and committing a
+/// step costs the same on a host of ten pools as on one of a hundred thousand. Every change
+/// marks the pools whose expected view it changes ([`HostModel::take_dirty`]).
 #[derive(Clone, Debug)]
 pub struct HostModel {
     pub dialect: Dialect,
     pub types: Vec<ResourceTypeProfile>,
-    pools: Vec<ModelPool>,
+    /// Pools by creation slot; `None` once deleted.
+    slots: Vec<Option<ModelPool>>,
+    slot_of: HashMap<ObjectPath, usize>,
+    /// Live slots: all, per type, and the concrete (not primordial) ones.
+    live: SlotSet,
+    live_of_type: Vec<SlotSet>,
+    concrete: SlotSet,
+    /// Parent path → the slots of the pools holding something from it.
+    children: HashMap<ObjectPath, BTreeSet<usize>>,
+    /// (type index, PoolID) → how many live pools carry it.
+    ids: HashMap<(usize, String), u32>,
+    child_pools: usize,
+    /// Pools whose expected view changed since the last [`HostModel::take_dirty`].
+    dirty: BTreeSet<ObjectPath>,
     /// Host resource → the root pool that holds it.
     root_owner: BTreeMap<String, ObjectPath>,
     /// Host resources a root pool gave back (HOST-005 is exercised when one is reused).
@@ -61,7 +80,21 @@ impl HostModel {
     /// The model of a freshly reset host, taking the primordial pools' object paths from the
     /// implementation's first snapshot (paths are the implementation's choice).
     pub fn start(profile: &Profile, first: &Snapshot) -> Result<HostModel, StartError> {
-        let mut pools = Vec::new();
+        let mut model = HostModel {
+            dialect: profile.dialect,
+            types: profile.resource_types.clone(),
+            slots: Vec::new(),
+            slot_of: HashMap::new(),
+            live: SlotSet::default(),
+            live_of_type: vec![SlotSet::default(); profile.resource_types.len()],
+            concrete: SlotSet::default(),
+            children: HashMap::new(),
+            ids: HashMap::new(),
+            child_pools: 0,
+            dirty: BTreeSet::new(),
+            root_owner: BTreeMap::new(),
+            released: BTreeSet::new(),
+        };
         for (type_idx, t) in profile.resource_types.iter().enumerate() {
             let found: Vec<&PoolView> = first
                 .pools
@@ -80,7 +113,7 @@ impl HostModel {
                     t.resource_subtype
                 )));
             };
-            pools.push(ModelPool {
+            model.insert(ModelPool {
                 path: view.path.clone(),
                 pool_id: String::new(),
                 element_name: view.element_name.clone(),
@@ -90,34 +123,190 @@ impl HostModel {
                 own_resources: t.host_resources.clone(),
             });
         }
-        Ok(HostModel {
-            dialect: profile.dialect,
-            types: profile.resource_types.clone(),
-            pools,
-            root_owner: BTreeMap::new(),
-            released: BTreeSet::new(),
-        })
+        model.dirty.clear();
+        Ok(model)
     }
 
-    pub fn pools(&self) -> &[ModelPool] {
-        &self.pools
+    /// Live pools, in creation order.
+    pub fn pools(&self) -> impl Iterator<Item = &ModelPool> + '_ {
+        self.slots.iter().flatten()
+    }
+
+    /// How many pools are live.
+    pub fn pool_count(&self) -> usize {
+        self.live.len()
+    }
+
+    /// Whether any child pool exists.
+    pub fn has_children(&self) -> bool {
+        self.child_pools > 0
     }
 
     pub fn pool(&self, path: &ObjectPath) -> Option<&ModelPool> {
-        self.pools.iter().find(|p| &p.path == path)
+        self.slot_of
+            .get(path)
+            .and_then(|&slot| self.slots[slot].as_ref())
     }
 
-    pub(crate) fn pool_mut(&mut self, path: &ObjectPath) -> Option<&mut ModelPool> {
-        self.pools.iter_mut().find(|p| &p.path == path)
+    fn slot_pool(&self, slot: usize) -> Option<&ModelPool> {
+        self.slots.get(slot).and_then(Option::as_ref)
+    }
+
+    /// The `k`-th newest live pool (0 = newest), counting every pool (`None` when there is
+    /// none), or only the concrete ones.
+    pub fn newest(&self, k: usize, concrete_only: bool) -> Option<&ModelPool> {
+        let set = if concrete_only {
+            &self.concrete
+        } else {
+            &self.live
+        };
+        set.newest(k).and_then(|slot| self.slot_pool(slot))
+    }
+
+    /// Live pools of one type, and whether there are any.
+    pub fn count_of_type(&self, type_idx: usize) -> usize {
+        self.live_of_type.get(type_idx).map_or(0, SlotSet::len)
+    }
+
+    pub fn count_concrete(&self) -> usize {
+        self.concrete.len()
+    }
+
+    /// The `k`-th newest live pool of one type, skipping the pools in `skip` (few).
+    pub fn newest_of_type(
+        &self,
+        type_idx: usize,
+        k: usize,
+        skip: &[ObjectPath],
+    ) -> Option<&ModelPool> {
+        let set = self.live_of_type.get(type_idx)?;
+        let mut skipped: Vec<usize> = skip
+            .iter()
+            .filter_map(|p| self.slot_of.get(p).copied())
+            .filter(|&slot| set.contains(slot))
+            .map(|slot| set.rank_newest(slot))
+            .collect();
+        skipped.sort_unstable();
+        skipped.dedup();
+        let mut position = k;
+        for rank in skipped {
+            if rank <= position {
+                position += 1;
+            }
+        }
+        set.newest(position).and_then(|slot| self.slot_pool(slot))
+    }
+
+    /// Whether a live pool of this type other than `except` carries this PoolID.
+    pub fn pool_id_taken(&self, type_idx: usize, pool_id: &str, except: Option<&ObjectPath>) -> bool {
+        let count = self
+            .ids
+            .get(&(type_idx, pool_id.to_string()))
+            .copied()
+            .unwrap_or(0);
+        let own = except
+            .and_then(|p| self.pool(p))
+            .is_some_and(|p| p.type_idx == type_idx && p.pool_id == pool_id);
+        count > u32::from(own)
+    }
+
+    fn index(&mut self, slot: usize) {
+        let Some(pool) = self.slots[slot].as_ref() else {
+            return;
+        };
+        let (path, type_idx, role, id) = (
+            pool.path.clone(),
+            pool.type_idx,
+            pool.role,
+            pool.pool_id.clone(),
+        );
+        let parents: Vec<ObjectPath> = pool.holdings.iter().map(|h| h.parent.clone()).collect();
+        self.slot_of.insert(path.clone(), slot);
+        self.live.insert(slot);
+        if let Some(set) = self.live_of_type.get_mut(type_idx) {
+            set.insert(slot);
+        }
+        if role != Role::Primordial {
+            self.concrete.insert(slot);
+        }
+        if role == Role::Child {
+            self.child_pools += 1;
+        }
+        *self.ids.entry((type_idx, id)).or_insert(0) += 1;
+        for parent in parents {
+            self.children.entry(parent.clone()).or_default().insert(slot);
+            self.dirty.insert(parent);
+        }
+        self.dirty.insert(path);
+    }
+
+    fn unindex(&mut self, slot: usize) {
+        let Some(pool) = self.slots[slot].as_ref() else {
+            return;
+        };
+        let (path, type_idx, role, id) = (
+            pool.path.clone(),
+            pool.type_idx,
+            pool.role,
+            pool.pool_id.clone(),
+        );
+        let parents: Vec<ObjectPath> = pool.holdings.iter().map(|h| h.parent.clone()).collect();
+        self.slot_of.remove(&path);
+        self.live.remove(slot);
+        if let Some(set) = self.live_of_type.get_mut(type_idx) {
+            set.remove(slot);
+        }
+        self.concrete.remove(slot);
+        if role == Role::Child {
+            self.child_pools -= 1;
+        }
+        if let Some(count) = self.ids.get_mut(&(type_idx, id.clone())) {
+            *count -= 1;
+            if *count == 0 {
+                self.ids.remove(&(type_idx, id));
+            }
+        }
+        for parent in parents {
+            if let Some(set) = self.children.get_mut(&parent) {
+                set.remove(&slot);
+                if set.is_empty() {
+                    self.children.remove(&parent);
+                }
+            }
+            self.dirty.insert(parent);
+        }
+        self.dirty.insert(path);
+    }
+
+    /// Change one pool; the indexes and the dirty set follow.
+    pub(crate) fn update<R>(
+        &mut self,
+        path: &ObjectPath,
+        change: impl FnOnce(&mut ModelPool) -> R,
+    ) -> Option<R> {
+        let slot = *self.slot_of.get(path)?;
+        self.unindex(slot);
+        let result = self.slots[slot].as_mut().map(change);
+        self.index(slot);
+        result
     }
 
     pub(crate) fn insert(&mut self, pool: ModelPool) {
-        self.pools.push(pool);
+        let slot = self.slots.len();
+        self.slots.push(Some(pool));
+        self.index(slot);
     }
 
     pub(crate) fn remove(&mut self, path: &ObjectPath) -> Option<ModelPool> {
-        let idx = self.pools.iter().position(|p| &p.path == path)?;
-        Some(self.pools.remove(idx))
+        let slot = *self.slot_of.get(path)?;
+        self.unindex(slot);
+        self.slots[slot].take()
+    }
+
+    /// The pools whose expected view changed since the last call (created, changed, deleted,
+    /// and the parents whose Reserved follows their children), in path order.
+    pub fn take_dirty(&mut self) -> BTreeSet<ObjectPath> {
+        std::mem::take(&mut self.dirty)
     }
 
     pub fn kind(&self, type_idx: usize) -> ResourceKind {
@@ -134,22 +323,24 @@ impl HostModel {
             .position(|t| t.resource_type == resource_type && t.resource_subtype == subtype)
     }
 
-    /// Live pools of one type, in creation order.
+    /// Live pools of one type, in creation order (O(pools of the type)).
     pub fn pools_of_type(&self, type_idx: usize) -> Vec<&ModelPool> {
-        self.pools
-            .iter()
-            .filter(|p| p.type_idx == type_idx)
-            .collect()
+        self.live_of_type
+            .get(type_idx)
+            .map(|set| set.iter().filter_map(|slot| self.slot_pool(slot)).collect())
+            .unwrap_or_default()
     }
 
-    /// The direct children of a pool: the pools holding something from it.
+    /// The direct children of a pool: the pools holding something from it, oldest first.
     pub fn children<'a>(
         &'a self,
         path: &'a ObjectPath,
     ) -> impl Iterator<Item = &'a ModelPool> + 'a {
-        self.pools
-            .iter()
-            .filter(move |p| p.holdings.iter().any(|h| &h.parent == path))
+        self.children
+            .get(path)
+            .into_iter()
+            .flat_map(|slots| slots.iter())
+            .filter_map(|&slot| self.slot_pool(slot))
     }
 
     /// Whether `candidate` is `ancestor` or lies below it.
@@ -247,47 +438,41 @@ impl HostModel {
         self.released.contains(resource)
     }
 
-    /// The model's state in the shape of a snapshot, for comparison with the implementation's.
-    /// The children of every pool are indexed once: O(pools · log pools), not O(pools²).
+    /// The expected view of one pool (normalised), `None` when the model has no such pool.
+    /// Costs O(its holdings and children), whatever the size of the host.
+    pub fn expected_view(&self, path: &ObjectPath) -> Option<PoolView> {
+        let p = self.pool(path)?;
+        let t = &self.types[p.type_idx.min(self.types.len().saturating_sub(1))];
+        let mut view = PoolView {
+            path: p.path.clone(),
+            pool_id: p.pool_id.clone(),
+            element_name: p.element_name.clone(),
+            resource_type: t.resource_type,
+            resource_subtype: t.resource_subtype.clone(),
+            primordial: p.role == Role::Primordial,
+            capacity: self.capacity(p),
+            reserved: self.reserved(p),
+            host_resources: self.resources(p),
+            allocations: p
+                .holdings
+                .iter()
+                .map(|h| ParentAllocation {
+                    parent: h.parent.clone(),
+                    quantity: h.quantity,
+                    host_resources: h.resources.clone(),
+                })
+                .collect(),
+        };
+        normalize(std::slice::from_mut(&mut view));
+        Some(view)
+    }
+
+    /// The model's state in the shape of a snapshot, for comparison with the implementation's
+    /// (O(pools · log pools)).
     pub fn expected_snapshot(&self) -> Snapshot {
-        let mut index: BTreeMap<&ObjectPath, Vec<&ModelPool>> = BTreeMap::new();
-        for child in &self.pools {
-            let mut parents: Vec<&ObjectPath> = child.holdings.iter().map(|h| &h.parent).collect();
-            parents.sort();
-            parents.dedup();
-            for parent in parents {
-                index.entry(parent).or_default().push(child);
-            }
-        }
         let mut pools: Vec<PoolView> = self
-            .pools
-            .iter()
-            .map(|p| {
-                let t = &self.types[p.type_idx.min(self.types.len().saturating_sub(1))];
-                PoolView {
-                    path: p.path.clone(),
-                    pool_id: p.pool_id.clone(),
-                    element_name: p.element_name.clone(),
-                    resource_type: t.resource_type,
-                    resource_subtype: t.resource_subtype.clone(),
-                    primordial: p.role == Role::Primordial,
-                    capacity: self.capacity(p),
-                    reserved: self.reserved_among(
-                        p,
-                        index.get(&p.path).map(Vec::as_slice).unwrap_or_default(),
-                    ),
-                    host_resources: self.resources(p),
-                    allocations: p
-                        .holdings
-                        .iter()
-                        .map(|h| ParentAllocation {
-                            parent: h.parent.clone(),
-                            quantity: h.quantity,
-                            host_resources: h.resources.clone(),
-                        })
-                        .collect(),
-                }
-            })
+            .pools()
+            .filter_map(|p| self.expected_view(&p.path))
             .collect();
         normalize(&mut pools);
         Snapshot { pools }

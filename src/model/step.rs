@@ -291,27 +291,19 @@ impl HostModel {
     /// Any live pool (for targets): `Live` and `AnyType` both count over every pool, newest
     /// first; `Concrete` over the pools that are not primordial.
     fn pick_any(&self, sel: PoolSel) -> ObjectPath {
-        let newest_first = |pools: Vec<&ModelPool>, n: u16| {
-            pools[pools.len() - 1 - n as usize % pools.len()]
-                .path
-                .clone()
+        let newest = |n: u16, concrete: bool| {
+            let count = if concrete {
+                self.count_concrete()
+            } else {
+                self.pool_count()
+            };
+            self.newest(n as usize % count.max(1), concrete)
+                .map(|p| p.path.clone())
+                .unwrap_or_else(|| self.dangling_path(n))
         };
         match sel {
-            PoolSel::Live(n) | PoolSel::AnyType(n) => {
-                newest_first(self.pools().iter().collect(), n)
-            }
-            PoolSel::Concrete(n) => {
-                let concrete: Vec<&ModelPool> = self
-                    .pools()
-                    .iter()
-                    .filter(|p| p.role != Role::Primordial)
-                    .collect();
-                if concrete.is_empty() {
-                    newest_first(self.pools().iter().collect(), n)
-                } else {
-                    newest_first(concrete, n)
-                }
-            }
+            PoolSel::Live(n) | PoolSel::AnyType(n) => newest(n, false),
+            PoolSel::Concrete(n) => newest(n, self.count_concrete() > 0),
             PoolSel::Dangling(n) => self.dangling_path(n),
         }
     }
@@ -320,18 +312,23 @@ impl HostModel {
     /// type is picked, further `Live` picks are dropped (a duplicate parent is a fault of its
     /// own, [`Fault::DuplicateParent`]).
     fn pick_parents(&self, type_idx: usize, sels: &[PoolSel]) -> Vec<ObjectPath> {
-        let mut of_type: Vec<&ModelPool> = self.pools_of_type(type_idx);
-        of_type.reverse();
+        let of_type = self.count_of_type(type_idx);
         let mut picked: Vec<ObjectPath> = Vec::new();
         for sel in sels {
             match *sel {
                 PoolSel::Live(n) => {
-                    let remaining: Vec<&&ModelPool> = of_type
+                    let already = picked
                         .iter()
-                        .filter(|p| !picked.contains(&p.path))
-                        .collect();
-                    if !remaining.is_empty() {
-                        picked.push(remaining[n as usize % remaining.len()].path.clone());
+                        .filter(|p| self.pool(p).is_some_and(|p| p.type_idx == type_idx))
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .len();
+                    let remaining = of_type.saturating_sub(already);
+                    if remaining > 0 {
+                        if let Some(pool) =
+                            self.newest_of_type(type_idx, n as usize % remaining, &picked)
+                        {
+                            picked.push(pool.path.clone());
+                        }
                     }
                 }
                 other => picked.push(self.pick_any(other)),
@@ -360,10 +357,10 @@ impl HostModel {
         match sel {
             IdSel::Named(n) => format!("P{}", n % 8),
             IdSel::Existing(n) => {
-                let pools = self.pools_of_type(type_idx);
-                pools[pools.len() - 1 - n as usize % pools.len()]
-                    .pool_id
-                    .clone()
+                let count = self.count_of_type(type_idx).max(1);
+                self.newest_of_type(type_idx, n as usize % count, &[])
+                    .map(|p| p.pool_id.clone())
+                    .unwrap_or_default()
             }
         }
     }

@@ -203,10 +203,7 @@ impl HostModel {
                 }
                 let type_idx = self.type_index(new_type.resource_type, &new_type.resource_subtype);
                 if let (Some(settings), Some(type_idx)) = (settings, type_idx) {
-                    let clash = self
-                        .pools_of_type(type_idx)
-                        .iter()
-                        .any(|p| p.pool_id == settings.pool_id);
+                    let clash = self.pool_id_taken(type_idx, &settings.pool_id, None);
                     judge.check("ID-001", clash, Reason::ObjectExists, || {
                         format!("PoolID {:?} already exists for this type", settings.pool_id)
                     });
@@ -276,10 +273,11 @@ impl HostModel {
                     judge.check("MOD-004", retyped, Reason::IncorrectResourceType, || {
                         "PoolSettings names another resource type".into()
                     });
-                    let clash = self
-                        .pools_of_type(child_pool.type_idx)
-                        .iter()
-                        .any(|p| p.path != child_pool.path && p.pool_id == settings.pool_id);
+                    let clash = self.pool_id_taken(
+                        child_pool.type_idx,
+                        &settings.pool_id,
+                        Some(&child_pool.path),
+                    );
                     judge.check("ID-001", clash, Reason::ObjectExists, || {
                         format!("PoolID {:?} already exists for this type", settings.pool_id)
                     });
@@ -848,17 +846,15 @@ impl HostModel {
                     ),
                     None => self.planned_holdings(type_idx, &parents, allocations, expectation),
                 };
-                if let Some(pool) = self.pool_mut(child) {
-                    pool.holdings = holdings;
-                }
+                self.update(child, |pool| pool.holdings = holdings);
             }
             StepKind::ChangeSettings { child, settings } => {
-                if let Some(pool) = self.pool_mut(child) {
+                self.update(child, |pool| {
                     pool.pool_id = settings.pool_id.clone();
                     if let Some(name) = &settings.element_name {
                         pool.element_name = name.clone();
                     }
-                }
+                });
             }
             StepKind::Delete { pool } => {
                 if let Some(removed) = self.remove(pool) {
@@ -927,17 +923,13 @@ impl HostModel {
                 });
             }
             StepKind::AddResources { pool, devices } => {
-                if let Some(target) = self.pool_mut(pool) {
-                    target.own_resources.extend(devices.iter().cloned());
-                }
+                self.update(pool, |target| target.own_resources.extend(devices.iter().cloned()));
                 for device in devices {
                     self.set_root_owner(device, Some(pool.clone()));
                 }
             }
             StepKind::RemoveResources { pool, devices } => {
-                if let Some(target) = self.pool_mut(pool) {
-                    target.own_resources.retain(|r| !devices.contains(r));
-                }
+                self.update(pool, |target| target.own_resources.retain(|r| !devices.contains(r)));
                 for device in devices {
                     self.set_root_owner(device, None);
                 }
