@@ -20,7 +20,7 @@
 //! equivalence and is not compared. This module refuses to know how results look, and knows
 //! the codec only through its public API.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use proptest::strategy::{Strategy, ValueTree};
@@ -32,11 +32,12 @@ use super::stats::RuleStats;
 use super::trace::{Channel, Observed, StepRecord};
 use super::{replay_scoped, strategy, Config, Failure};
 use crate::codec::{decode, encode, AllocationSettingData, Encoding, Instance, PoolSettingData};
+use crate::model::observed::ObservedHost;
 use crate::model::{rule_id, Operation, Violation};
 use crate::spec::profile::Profile;
 use crate::sut::{
     CallReply, HostFixture, JobView, MethodCall, ObjectPath, ParamValue, PoolService,
-    ServiceDescription, ServiceError, Snapshot,
+    ServiceDescription, ServiceError, Snapshot, SnapshotDelta,
 };
 
 /// One equivalence case for every `EVERY` cases of the main run (at least one).
@@ -107,16 +108,24 @@ pub fn rewrite(call: &MethodCall, encoding: Encoding) -> Option<MethodCall> {
     any.then_some(call)
 }
 
+/// What the harness learnt of the host at one point: a full snapshot or a change report.
+#[derive(Clone, Debug)]
+pub enum HostReport {
+    Full(Snapshot),
+    Changes(SnapshotDelta),
+}
+
 /// The wrapper every run of a case goes through: it re-encodes embedded instances (when
-/// given an encoding), and records what was sent and every snapshot the harness took, with
-/// the number of calls made before it.
+/// given an encoding), and records what was sent and every snapshot or change report the
+/// harness took, with the number of calls made before it.
 pub struct Rendering<'s> {
     inner: &'s mut dyn PoolService,
     encoding: Option<Encoding>,
     /// The calls as sent, in order.
     pub sent: Vec<MethodCall>,
-    /// Every snapshot since the last reset, with the number of calls made before it.
-    pub snapshots: Vec<(usize, Snapshot)>,
+    /// Every snapshot and change report since the last reset, with the number of calls made
+    /// before it.
+    pub reports: Vec<(usize, HostReport)>,
 }
 
 impl<'s> Rendering<'s> {
@@ -126,7 +135,7 @@ impl<'s> Rendering<'s> {
             inner,
             encoding,
             sent: Vec::new(),
-            snapshots: Vec::new(),
+            reports: Vec::new(),
         }
     }
 }
@@ -138,7 +147,7 @@ impl PoolService for Rendering<'_> {
 
     fn reset(&mut self, fixture: &HostFixture) -> Result<(), ServiceError> {
         self.sent.clear();
-        self.snapshots.clear();
+        self.reports.clear();
         self.inner.reset(fixture)
     }
 
@@ -158,15 +167,25 @@ impl PoolService for Rendering<'_> {
 
     fn snapshot(&mut self) -> Result<Snapshot, ServiceError> {
         let snapshot = self.inner.snapshot()?;
-        self.snapshots.push((self.sent.len(), snapshot.clone()));
+        self.reports
+            .push((self.sent.len(), HostReport::Full(snapshot.clone())));
         Ok(snapshot)
+    }
+
+    fn changes(&mut self) -> Result<Option<SnapshotDelta>, ServiceError> {
+        let delta = self.inner.changes()?;
+        if let Some(delta) = &delta {
+            self.reports
+                .push((self.sent.len(), HostReport::Changes(delta.clone())));
+        }
+        Ok(delta)
     }
 }
 
 /// One run of a case, as compared.
 struct Run {
     outcome: SequenceOutcome,
-    snapshots: Vec<(usize, Snapshot)>,
+    reports: Vec<(usize, HostReport)>,
 }
 
 fn run(
@@ -181,7 +200,7 @@ fn run(
     let outcome = run_sequence_scoped(&mut rendering, profile, ops, &mut stats, filter)?;
     Ok(Run {
         outcome,
-        snapshots: rendering.snapshots,
+        reports: rendering.reports,
     })
 }
 
@@ -218,11 +237,15 @@ fn carries_instances(record: &StepRecord) -> bool {
     })
 }
 
-/// `snapshot` with every pool path replaced by a name that does not depend on the paths the
-/// implementation chose: the pools of the first snapshot after reset by their place in it,
-/// sorted by type, PoolID and name; every later pool by the number of calls made before the
-/// snapshot it first appeared in (and its place among the pools new there).
-fn canonical(snapshots: &[(usize, Snapshot)]) -> Vec<Snapshot> {
+/// What changed on the host at each point the harness looked (index 0: the host after reset;
+/// index k: after the k-th judged step), with every pool path replaced by a name that does not
+/// depend on the paths the implementation chose: the pools of the first snapshot after reset by
+/// their place in it, sorted by type, PoolID and name; every later pool by the number of calls
+/// made before it first appeared (and its place among the pools new there). Reports made
+/// before the same call count (a change report and the full snapshot that verifies it) are
+/// one point. A change is a pool's new view, or its absence once deleted — computed on a
+/// mirror of the host, so a report that repeats unchanged pools changes nothing.
+fn canonical(reports: &[(usize, HostReport)]) -> Vec<Snapshot> {
     let mut names: BTreeMap<ObjectPath, String> = BTreeMap::new();
     let order = |pools: &mut Vec<&crate::sut::PoolView>| {
         pools.sort_by(|a, b| {
@@ -240,48 +263,85 @@ fn canonical(snapshots: &[(usize, Snapshot)]) -> Vec<Snapshot> {
                 ))
         })
     };
-    snapshots
-        .iter()
-        .enumerate()
-        .map(|(index, (calls, snapshot))| {
-            let mut new: Vec<&crate::sut::PoolView> = snapshot
-                .pools
-                .iter()
-                .filter(|p| !names.contains_key(&p.path))
-                .collect();
-            order(&mut new);
-            for (k, pool) in new.into_iter().enumerate() {
-                let name = if index == 0 {
-                    format!("initial#{k}")
-                } else {
-                    format!("new-after-call-{calls}#{k}")
-                };
-                names.insert(pool.path.clone(), name);
+    let mut mirror = ObservedHost::default();
+    let mut points: Vec<(usize, BTreeSet<ObjectPath>)> = Vec::new();
+    for (calls, report) in reports {
+        let update = match report {
+            HostReport::Full(snapshot) => mirror.replace(snapshot.clone()),
+            HostReport::Changes(delta) => mirror.apply(delta.clone()),
+        };
+        match points.last_mut() {
+            Some((at, touched)) if at == calls => touched.extend(update.touched),
+            _ => points.push((*calls, update.touched)),
+        }
+    }
+    let mut out = Vec::with_capacity(points.len());
+    // Names are given from the views as they stand at each point, so the mirror is rebuilt.
+    let mut mirror = ObservedHost::default();
+    let mut next = reports.iter().peekable();
+    for (index, (calls, touched)) in points.iter().enumerate() {
+        while let Some((at, report)) = next.peek() {
+            if at > calls {
+                break;
             }
-            let rename = |path: &ObjectPath| {
-                ObjectPath(
-                    names
-                        .get(path)
-                        .cloned()
-                        .unwrap_or_else(|| format!("unknown:{}", path.0)),
-                )
+            match report {
+                HostReport::Full(snapshot) => mirror.replace(snapshot.clone()),
+                HostReport::Changes(delta) => mirror.apply(delta.clone()),
             };
-            let mut pools: Vec<crate::sut::PoolView> = snapshot
-                .pools
-                .iter()
-                .map(|p| {
+            next.next();
+        }
+        let mut new: Vec<&crate::sut::PoolView> = touched
+            .iter()
+            .filter(|p| !names.contains_key(*p))
+            .filter_map(|p| mirror.pool(p))
+            .collect();
+        order(&mut new);
+        for (k, pool) in new.into_iter().enumerate() {
+            let name = if index == 0 {
+                format!("initial#{k}")
+            } else {
+                format!("new-after-call-{calls}#{k}")
+            };
+            names.insert(pool.path.clone(), name);
+        }
+        let rename = |path: &ObjectPath| {
+            ObjectPath(
+                names
+                    .get(path)
+                    .cloned()
+                    .unwrap_or_else(|| format!("unknown:{}", path.0)),
+            )
+        };
+        let mut pools: Vec<crate::sut::PoolView> = touched
+            .iter()
+            .map(|path| match mirror.pool(path) {
+                Some(p) => {
                     let mut p = p.clone();
                     p.path = rename(&p.path);
                     for allocation in &mut p.allocations {
                         allocation.parent = rename(&allocation.parent);
                     }
                     p
-                })
-                .collect();
-            crate::model::state::normalize(&mut pools);
-            Snapshot { pools }
-        })
-        .collect()
+                }
+                // Deleted: named, and marked as gone.
+                None => crate::sut::PoolView {
+                    path: rename(path),
+                    pool_id: "(deleted)".into(),
+                    element_name: String::new(),
+                    resource_type: 0,
+                    resource_subtype: String::new(),
+                    primordial: false,
+                    capacity: 0,
+                    reserved: 0,
+                    host_resources: Vec::new(),
+                    allocations: Vec::new(),
+                },
+            })
+            .collect();
+        crate::model::state::normalize(&mut pools);
+        out.push(Snapshot { pools });
+    }
+    out
 }
 
 /// Where and how a re-encoded run differed from the run as generated.
@@ -320,8 +380,8 @@ fn first_difference(primary: &Run, other: &Run, encoding: Encoding) -> Option<Di
         detail,
     };
     let (ours, theirs) = (&primary.outcome.steps, &other.outcome.steps);
-    let mine = canonical(&primary.snapshots);
-    let yours = canonical(&other.snapshots);
+    let mine = canonical(&primary.reports);
+    let yours = canonical(&other.reports);
     // Snapshot k+1 follows the k-th judged step; index 0 is the one after reset.
     let mut judged = 0;
     for (a, b) in ours.iter().zip(theirs) {

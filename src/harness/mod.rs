@@ -147,6 +147,10 @@ pub struct RunReport {
     /// The run stopped generating cases because its time budget ran out.
     #[serde(default)]
     pub time_budget_exhausted: bool,
+    /// The implementation's `changes()` reports once disagreed with its full snapshot (why);
+    /// every step from then on was checked on a full snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes_breach: Option<String>,
 }
 
 impl RunReport {
@@ -220,7 +224,10 @@ pub fn check_with_progress(
             out_of_time.set(true);
             return Err(TestCaseError::reject("time budget exhausted"));
         }
-        let mut local = RuleStats::default();
+        let mut local = RuleStats {
+            changes_breach: stats.borrow().changes_breach.clone(),
+            ..RuleStats::default()
+        };
         let mut guard = service.borrow_mut();
         let outcome = match run_sequence_scoped(&mut **guard, profile, &ops, &mut local, &filter) {
             Ok(outcome) => outcome,
@@ -309,6 +316,7 @@ pub fn check_with_progress(
         failure,
         expected_failures: profile.expected_failures.clone(),
         time_budget_exhausted: out_of_time.get(),
+        changes_breach: stats.changes_breach.clone(),
     })
 }
 

@@ -1,17 +1,20 @@
 //! The lockstep runner: one operation sequence, run against the model and an implementation
 //! side by side, with every reply judged and every invariant checked after every step.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::render::render;
 use super::scope::{tolerance, RuleFilter, Tolerance};
 use super::stats::RuleStats;
 use super::trace::{Channel, Expected, ExpectedRefusal, Observed, StepRecord};
+use crate::model::observed::ObservedHost;
 use crate::model::{invariants, rule_id, Expectation, HostModel, Operation, Step, Violation};
 use crate::spec::codes::{tables, Meaning};
 use crate::spec::profile::{ErrorChannel, MethodMode, Profile};
 use crate::spec::RuleId;
-use crate::sut::{CallReply, Dialect, JobView, Method, PoolService, ServiceError, Snapshot};
+use crate::sut::{
+    CallReply, Dialect, JobView, Method, ObjectPath, PoolService, ServiceError, Snapshot,
+};
 
 /// How many times a job is polled before it counts as never finishing (JOB-002).
 pub const POLL_BUDGET: usize = 64;
@@ -53,6 +56,13 @@ pub fn run_sequence(
 /// or expected by the profile is tolerated ([`super::scope`]): it is recorded, and the
 /// sequence goes on while the implementation's state still agrees with the model's, and
 /// ends there (without a failure) when it does not.
+///
+/// When the implementation tracks [`PoolService::changes`], each step is checked on what it
+/// reports changed (cost independent of the host's size), and the sequence ends with a full
+/// snapshot compared with what those reports added up to. If the two ever disagree, the
+/// implementation broke the `changes` contract: the sequence is run again from the start with
+/// a full snapshot after every step, which decides the verdict, and every later sequence of
+/// the run is checked that way too ([`RuleStats::changes_breach`] says why, for the report).
 pub fn run_sequence_scoped(
     service: &mut dyn PoolService,
     profile: &Profile,
@@ -60,40 +70,85 @@ pub fn run_sequence_scoped(
     stats: &mut RuleStats,
     filter: &RuleFilter,
 ) -> Result<SequenceOutcome, HarnessError> {
+    if stats.changes_breach.is_none() {
+        let before = stats.clone();
+        match run_once(service, profile, ops, stats, filter, true)? {
+            Attempt::Done(outcome) => return Ok(outcome),
+            Attempt::ChangesBreach(why) => {
+                *stats = before;
+                stats.changes_breach = Some(why);
+            }
+        }
+    }
+    match run_once(service, profile, ops, stats, filter, false)? {
+        Attempt::Done(outcome) => Ok(outcome),
+        Attempt::ChangesBreach(why) => unreachable!("a full-snapshot run cannot breach: {why}"),
+    }
+}
+
+enum Attempt {
+    Done(SequenceOutcome),
+    /// The implementation's `changes` reports disagreed with its full snapshot.
+    ChangesBreach(String),
+}
+
+fn run_once(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    ops: &[Operation],
+    stats: &mut RuleStats,
+    filter: &RuleFilter,
+    try_incremental: bool,
+) -> Result<Attempt, HarnessError> {
     let fixture = profile.fixture();
     service.reset(&fixture).map_err(HarnessError::Reset)?;
     let first = normalized(service.snapshot().map_err(HarnessError::FirstSnapshot)?);
-    let mut model = HostModel::start(profile, &first).map_err(|e| HarnessError::Start(e.0))?;
+    let model = HostModel::start(profile, &first).map_err(|e| HarnessError::Start(e.0))?;
+    let pending: BTreeSet<ObjectPath> = first.pools.iter().map(|p| p.path.clone()).collect();
+    let observed = ObservedHost::from_snapshot(first);
+    // Asking also sets the implementation's baseline for the first step's report.
+    let incremental = try_incremental && matches!(service.changes(), Ok(Some(_)));
     let mut lockstep = Lockstep {
         service,
         profile,
         filter,
         modes: BTreeMap::new(),
+        observed,
+        pending,
+        incremental,
+        breach: None,
     };
+    let mut model = model;
     let mut steps = Vec::with_capacity(ops.len());
+    let mut failure = None;
     for (index, op) in ops.iter().enumerate() {
         let (record, state_agrees) = lockstep.step(&mut model, index, op, stats);
+        if let Some(why) = lockstep.breach.take() {
+            return Ok(Attempt::ChangesBreach(why));
+        }
         let first = record.violations.first().map(|v| v.rule);
         let tolerated = record.tolerated.is_some();
         steps.push(record);
         match first {
             Some(rule) if !tolerated => {
-                return Ok(SequenceOutcome {
-                    steps,
-                    failure: Some((index, rule)),
-                    model,
-                })
+                failure = Some((index, rule));
+                break;
             }
             // The model cannot follow a host that differs from the specified one.
             Some(_) if !state_agrees => break,
             _ => {}
         }
     }
-    Ok(SequenceOutcome {
+    if lockstep.incremental && failure.is_none() {
+        if let Some(why) = lockstep.verify_with_full_snapshot() {
+            return Ok(Attempt::ChangesBreach(why));
+        }
+    }
+    Ok(Attempt::Done(SequenceOutcome {
         steps,
-        failure: None,
+        failure,
         model,
-    })
+    }))
 }
 
 struct Lockstep<'a> {
@@ -102,6 +157,14 @@ struct Lockstep<'a> {
     filter: &'a RuleFilter,
     /// Per method: whether its first success came through a job (JOB-005).
     modes: BTreeMap<Method, bool>,
+    /// The implementation's host as its snapshots (or change reports) showed it.
+    observed: ObservedHost,
+    /// Pools still to compare at the next checked step (the whole first snapshot).
+    pending: BTreeSet<ObjectPath>,
+    /// Whether steps are checked on `changes()` reports instead of full snapshots.
+    incremental: bool,
+    /// Set when a change report disagreed with a full snapshot.
+    breach: Option<String>,
 }
 
 fn normalized(mut snapshot: Snapshot) -> Snapshot {
@@ -438,7 +501,9 @@ impl Lockstep<'_> {
     }
 
     /// Snapshot invariants, then the model's state against the snapshot (ATOM-001/002,
-    /// JOB-004), following the implementation's choices after a success.
+    /// JOB-004), following the implementation's choices after a success. Only the pools the
+    /// step touched (on either side) and their neighbours are looked at: before the step the
+    /// two hosts agreed, or the sequence would have ended.
     fn check_state(
         &mut self,
         model: &mut HostModel,
@@ -447,17 +512,40 @@ impl Lockstep<'_> {
         observed: &Observed,
     ) -> (Vec<Violation>, Option<String>) {
         let mut out = Vec::new();
-        let after = match self.service.snapshot() {
-            Ok(s) => normalized(s),
-            Err(e) => {
+        let report = if self.incremental {
+            match self.service.changes() {
+                Ok(Some(delta)) => Ok(self.observed.apply(delta)),
+                Ok(None) => {
+                    self.breach = Some(
+                        "changes() answered \"not tracked\" after it had answered a report".into(),
+                    );
+                    return (out, None);
+                }
+                Err(e) => Err(format!("the implementation's change report failed: {e}")),
+            }
+        } else {
+            match self.service.snapshot() {
+                Ok(s) => Ok(self.observed.replace(s)),
+                Err(e) => Err(format!("the implementation's snapshot failed: {e}")),
+            }
+        };
+        let mut update = match report {
+            Ok(update) => update,
+            Err(detail) => {
                 out.push(Violation {
                     rule: rule_id("ATOM-002"),
-                    detail: format!("the implementation's snapshot failed: {e}"),
+                    detail,
                 });
                 return (out, None);
             }
         };
-        out.extend(invariants::check(self.profile, &after));
+        update.touched.append(&mut self.pending);
+        update.affected.extend(update.touched.iter().cloned());
+        out.extend(invariants::check_pools(
+            self.profile,
+            &self.observed,
+            &update.affected,
+        ));
         let via_job = matches!(
             observed,
             Observed::Completed { via_job: true }
@@ -468,35 +556,83 @@ impl Lockstep<'_> {
         );
         let completed = matches!(observed, Observed::Completed { .. });
         if completed && expectation.accepts() {
-            out.extend(model.commit(step, expectation, &after));
+            out.extend(model.commit(step, expectation, &self.observed, &update.touched));
         }
-        let expected = model.expected_snapshot();
+        let mut compared = model.take_dirty();
+        compared.extend(update.touched.iter().cloned());
+        let mut left = Vec::new();
+        let mut right = Vec::new();
+        for path in &compared {
+            let expected = model.expected_view(path);
+            let seen = self.observed.pool(path);
+            if expected.as_ref() != seen {
+                left.extend(expected);
+                right.extend(seen.cloned());
+            }
+        }
+        let duplicated = !update.duplicates.is_empty();
         let mut diff = None;
-        if expected != after {
+        if !left.is_empty() || !right.is_empty() || duplicated {
             let rule = match (via_job, completed) {
                 (true, _) => "JOB-004",
                 (false, true) => "ATOM-002",
                 (false, false) => "ATOM-001",
             };
-            let text = state_diff(&expected, &after);
+            let mut detail = if completed {
+                format!(
+                    "after {} succeeded, the host differs from the specified effect",
+                    step.method
+                )
+            } else {
+                format!(
+                    "after {} was refused, the host is not as it was",
+                    step.method
+                )
+            };
+            if duplicated {
+                detail.push_str(&format!(
+                    "; the implementation reports {} more than once",
+                    update.duplicates[0]
+                ));
+            }
             out.push(Violation {
                 rule: rule_id(rule),
-                detail: if completed {
-                    format!(
-                        "after {} succeeded, the host differs from the specified effect",
-                        step.method
-                    )
-                } else {
-                    format!(
-                        "after {} was refused, the host is not as it was",
-                        step.method
-                    )
-                },
+                detail,
             });
-            diff = Some(text);
+            diff = Some(pool_diff(&left, &right));
+        }
+        if self.incremental && !out.is_empty() {
+            // A verdict is never drawn from a change report alone.
+            if let Some(why) = self.verify_with_full_snapshot() {
+                self.breach = Some(why);
+            }
         }
         (out, diff)
     }
+
+    /// Compare a full snapshot with the host the change reports built; why they disagree, if
+    /// they do.
+    fn verify_with_full_snapshot(&mut self) -> Option<String> {
+        let full = match self.service.snapshot() {
+            Ok(s) => s,
+            Err(e) => return Some(format!("a full snapshot failed after change reports: {e}")),
+        };
+        let update = self.observed.replace(full);
+        let first = update
+            .duplicates
+            .first()
+            .or_else(|| update.touched.iter().next())?;
+        Some(format!(
+            "changes() did not report every change: the full snapshot differs at {first} \
+             ({} pool(s) in all); checked with full snapshots from then on",
+            update.touched.len().max(update.duplicates.len())
+        ))
+    }
+}
+
+/// A readable diff of two lists of pools (expected, observed).
+fn pool_diff(expected: &[crate::sut::PoolView], observed: &[crate::sut::PoolView]) -> String {
+    strip_ansi(&pretty_assertions::Comparison::new(&expected, &observed).to_string())
 }
 
 /// A readable diff of the pools that differ between the expected and the observed host.

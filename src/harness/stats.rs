@@ -27,6 +27,10 @@ pub struct RuleCounts {
 pub struct RuleStats {
     pub rules: BTreeMap<RuleId, RuleCounts>,
     pub steps: u64,
+    /// Set when the implementation's `changes()` reports disagreed with its full snapshot:
+    /// why. From then on every step of the run is checked on a full snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes_breach: Option<String>,
 }
 
 impl RuleStats {
@@ -105,6 +109,9 @@ impl RuleStats {
     /// Add another run's counts.
     pub fn merge(&mut self, other: &RuleStats) {
         self.steps += other.steps;
+        if self.changes_breach.is_none() {
+            self.changes_breach.clone_from(&other.changes_breach);
+        }
         for (rule, counts) in &other.rules {
             let mine = self.rules.entry(*rule).or_default();
             mine.checked += counts.checked;

@@ -1,20 +1,37 @@
 //! Invariants checked on an implementation's snapshot after every step, on the snapshot
 //! alone: they need no model state, so they hold for any implementation at any instant.
+//! [`check_pools`] checks only the pools a step may have affected, on an indexed
+//! [`ObservedHost`]; [`check`] checks a whole snapshot the same way.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
+use super::observed::ObservedHost;
 use super::state::covers;
 use super::transition::{rule_id, Violation};
 use crate::spec::profile::Profile;
-use crate::sut::{ObjectPath, ParentAllocation, PoolView, ResourceKind, Snapshot};
+use crate::sut::{ObjectPath, PoolView, ResourceKind, Snapshot};
 
 /// Every rule id checked here, for the catalogue cross-check.
 pub const INVARIANT_RULES: &[&str] = &[
     "CAP-001", "CAP-002", "CAP-003", "CAP-004", "ID-001", "PRIM-001",
 ];
 
-/// Check every snapshot invariant; the violations come in spec order.
+/// Check every snapshot invariant on a whole snapshot; the violations come in spec order.
 pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
+    let host = ObservedHost::from_snapshot(snapshot.clone());
+    let all: BTreeSet<ObjectPath> = snapshot.pools.iter().map(|p| p.path.clone()).collect();
+    check_pools(profile, &host, &all)
+}
+
+/// Check the invariants of the pools in `paths` (those a step may have affected: see
+/// [`crate::model::observed::Update::affected`]) on an observed host; the violations come in
+/// spec order, pools in path order. Costs O(those pools, their parents and children), whatever
+/// the size of the host. PRIM-001 is checked for every resource type of the profile.
+pub fn check_pools(
+    profile: &Profile,
+    host: &ObservedHost,
+    paths: &BTreeSet<ObjectPath>,
+) -> Vec<Violation> {
     let mut out = Vec::new();
     let kind_of = |pool: &PoolView| -> Option<ResourceKind> {
         profile
@@ -25,7 +42,8 @@ pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
             })
             .map(|t| t.kind)
     };
-    for pool in &snapshot.pools {
+    let pools: Vec<&PoolView> = paths.iter().filter_map(|p| host.pool(p)).collect();
+    for pool in &pools {
         if pool.reserved > pool.capacity {
             out.push(violation(
                 "CAP-001",
@@ -36,27 +54,11 @@ pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
             ));
         }
     }
-    // Every pool and what is held from it, indexed once: the checks below cost
-    // O(pools · log pools), not O(pools²).
-    let mut by_path: BTreeMap<&ObjectPath, &PoolView> = BTreeMap::new();
-    let mut held_from: BTreeMap<&ObjectPath, Vec<&ParentAllocation>> = BTreeMap::new();
-    for pool in &snapshot.pools {
-        by_path.entry(&pool.path).or_insert(pool);
-        for allocation in &pool.allocations {
-            held_from
-                .entry(&allocation.parent)
-                .or_default()
-                .push(allocation);
-        }
-    }
-    for pool in &snapshot.pools {
+    for pool in &pools {
         let Some(kind) = kind_of(pool) else { continue };
-        let holdings = held_from
-            .get(&pool.path)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .copied();
+        let holdings = host
+            .children_of(&pool.path)
+            .flat_map(|child| child.allocations.iter().filter(|a| a.parent == pool.path));
         let expected = match kind {
             ResourceKind::Quantity => holdings.fold(0u64, |s, a| s.saturating_add(a.quantity)),
             _ => {
@@ -77,10 +79,10 @@ pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
             ));
         }
     }
-    for pool in &snapshot.pools {
+    for pool in &pools {
         let Some(kind) = kind_of(pool) else { continue };
         for allocation in &pool.allocations {
-            match by_path.get(&allocation.parent).copied() {
+            match host.pool(&allocation.parent) {
                 None => out.push(violation(
                     "CAP-003",
                     format!(
@@ -118,8 +120,7 @@ pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
             }
         }
     }
-    for pool in snapshot
-        .pools
+    for pool in pools
         .iter()
         .filter(|p| !p.primordial && !p.allocations.is_empty())
     {
@@ -149,12 +150,14 @@ pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
         }
     }
     let mut keys = BTreeSet::new();
-    for pool in &snapshot.pools {
-        if !keys.insert((
-            pool.resource_type,
-            pool.resource_subtype.as_str(),
-            pool.pool_id.as_str(),
-        )) {
+    for pool in &pools {
+        if host.id_count(pool) > 1
+            && keys.insert((
+                pool.resource_type,
+                pool.resource_subtype.as_str(),
+                pool.pool_id.as_str(),
+            ))
+        {
             out.push(violation(
                 "ID-001",
                 format!(
@@ -165,15 +168,7 @@ pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
         }
     }
     for t in &profile.resource_types {
-        let primordial: Vec<&PoolView> = snapshot
-            .pools
-            .iter()
-            .filter(|p| {
-                p.primordial
-                    && p.resource_type == t.resource_type
-                    && p.resource_subtype == t.resource_subtype
-            })
-            .collect();
+        let primordial = host.primordial_of(t.resource_type, &t.resource_subtype);
         let capacity = match t.kind {
             ResourceKind::Quantity => t.capacity,
             _ => t.host_resources.len() as u64,

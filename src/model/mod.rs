@@ -12,6 +12,7 @@
 //! sees a `MethodCall` — only the concrete [`Step`] that the harness also renders.
 
 pub mod invariants;
+pub mod observed;
 pub mod operation;
 pub mod order;
 pub mod state;

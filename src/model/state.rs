@@ -123,7 +123,6 @@ impl HostModel {
                 own_resources: t.host_resources.clone(),
             });
         }
-        model.dirty.clear();
         Ok(model)
     }
 
@@ -198,7 +197,12 @@ impl HostModel {
     }
 
     /// Whether a live pool of this type other than `except` carries this PoolID.
-    pub fn pool_id_taken(&self, type_idx: usize, pool_id: &str, except: Option<&ObjectPath>) -> bool {
+    pub fn pool_id_taken(
+        &self,
+        type_idx: usize,
+        pool_id: &str,
+        except: Option<&ObjectPath>,
+    ) -> bool {
         let count = self
             .ids
             .get(&(type_idx, pool_id.to_string()))
@@ -234,7 +238,10 @@ impl HostModel {
         }
         *self.ids.entry((type_idx, id)).or_insert(0) += 1;
         for parent in parents {
-            self.children.entry(parent.clone()).or_default().insert(slot);
+            self.children
+                .entry(parent.clone())
+                .or_default()
+                .insert(slot);
             self.dirty.insert(parent);
         }
         self.dirty.insert(path);

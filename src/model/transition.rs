@@ -6,11 +6,12 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::observed::ObservedHost;
 use super::state::{covers, union, Holding, HostModel, ModelPool, Role};
 use super::step::{Allocation, InstanceFault, Step, StepKind};
 use crate::spec::profile::{Profile, Strictness};
 use crate::spec::{Reason, RuleId};
-use crate::sut::{Dialect, ObjectPath, ResourceKind, Snapshot};
+use crate::sut::{Dialect, ObjectPath, PoolView, ResourceKind};
 
 /// One reason the specification gives for refusing a step.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -734,12 +735,22 @@ impl HostModel {
     /// Apply a successful step, following the implementation's choices as `after` shows them:
     /// the new pool's path (and, in the CIM dialect, its PoolID), default ElementNames, and the
     /// split of a shared allocation. Returns the violations found in those choices.
+    /// `touched` are the pools the implementation created, changed or removed in this step
+    /// ([`crate::model::observed::Update::touched`]): a new pool is looked for among them.
     pub fn commit(
         &mut self,
         step: &Step,
         expectation: &Expectation,
-        after: &Snapshot,
+        after: &ObservedHost,
+        touched: &BTreeSet<ObjectPath>,
     ) -> Vec<Violation> {
+        let new_pools = |model: &HostModel| -> Vec<&PoolView> {
+            touched
+                .iter()
+                .filter(|p| model.pool(p).is_none())
+                .filter_map(|p| after.pool(p))
+                .collect()
+        };
         let mut violations = Vec::new();
         match &step.kind {
             StepKind::Create {
@@ -754,11 +765,7 @@ impl HostModel {
                 else {
                     return violations;
                 };
-                let new_pools: Vec<_> = after
-                    .pools
-                    .iter()
-                    .filter(|p| self.pool(&p.path).is_none())
-                    .collect();
+                let new_pools = new_pools(self);
                 let [view] = new_pools.as_slice() else {
                     violations.push(Violation {
                         rule: rule_id("ID-004"),
@@ -878,11 +885,7 @@ impl HostModel {
                 else {
                     return violations;
                 };
-                let new_pools: Vec<_> = after
-                    .pools
-                    .iter()
-                    .filter(|p| self.pool(&p.path).is_none())
-                    .collect();
+                let new_pools = new_pools(self);
                 let [view] = new_pools.as_slice() else {
                     violations.push(Violation {
                         rule: rule_id("HOST-003"),
@@ -923,13 +926,17 @@ impl HostModel {
                 });
             }
             StepKind::AddResources { pool, devices } => {
-                self.update(pool, |target| target.own_resources.extend(devices.iter().cloned()));
+                self.update(pool, |target| {
+                    target.own_resources.extend(devices.iter().cloned())
+                });
                 for device in devices {
                     self.set_root_owner(device, Some(pool.clone()));
                 }
             }
             StepKind::RemoveResources { pool, devices } => {
-                self.update(pool, |target| target.own_resources.retain(|r| !devices.contains(r)));
+                self.update(pool, |target| {
+                    target.own_resources.retain(|r| !devices.contains(r))
+                });
                 for device in devices {
                     self.set_root_owner(device, None);
                 }

@@ -205,6 +205,9 @@ pub fn summary(report: &RunReport) -> String {
             report.cases_run, report.config.cases
         );
     }
+    if let Some(why) = &report.changes_breach {
+        let _ = write!(out, "; note: {why}");
+    }
     if let Some(failure) = &report.failure {
         let _ = write!(
             out,

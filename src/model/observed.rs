@@ -1,0 +1,255 @@
+//! The implementation's host as last observed: the pools of its snapshots, kept up to date
+//! from full snapshots or from [`SnapshotDelta`]s, and indexed (children of a parent, PoolIDs
+//! per type, primordial pools per type) so that the invariants of the pools a step touched can
+//! be checked without looking at the others.
+//!
+//! It holds only what an implementation reported, on the wire's own types; it knows nothing of
+//! the model's state, of how the views were obtained, or of any implementation.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::sut::{ObjectPath, PoolView, Snapshot, SnapshotDelta};
+
+/// The observed host.
+#[derive(Clone, Debug, Default)]
+pub struct ObservedHost {
+    pools: HashMap<ObjectPath, PoolView>,
+    /// Parent path → the pools holding an allocation from it.
+    children: HashMap<ObjectPath, BTreeSet<ObjectPath>>,
+    /// (ResourceType, ResourceSubType, PoolID) → how many pools carry it.
+    ids: HashMap<(u16, String, String), u32>,
+    /// (ResourceType, ResourceSubType) → its primordial pools.
+    primordial: HashMap<(u16, String), BTreeSet<ObjectPath>>,
+}
+
+/// What one update changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Update {
+    /// Pools created, changed or removed, in path order.
+    pub touched: BTreeSet<ObjectPath>,
+    /// The pools whose invariants may have changed: the touched ones, their parents before and
+    /// after, and the children of a pool whose type or host resources changed or that was
+    /// removed.
+    pub affected: BTreeSet<ObjectPath>,
+    /// Paths the implementation reported more than once in one answer (each a failure: two
+    /// pools cannot share an object path).
+    pub duplicates: Vec<ObjectPath>,
+}
+
+impl ObservedHost {
+    pub fn from_snapshot(snapshot: Snapshot) -> ObservedHost {
+        let mut host = ObservedHost::default();
+        host.replace(snapshot);
+        host
+    }
+
+    pub fn len(&self) -> usize {
+        self.pools.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pools.is_empty()
+    }
+
+    pub fn pool(&self, path: &ObjectPath) -> Option<&PoolView> {
+        self.pools.get(path)
+    }
+
+    /// Every pool, in path order.
+    pub fn pools_sorted(&self) -> Vec<&PoolView> {
+        let mut pools: Vec<&PoolView> = self.pools.values().collect();
+        pools.sort_by(|a, b| a.path.cmp(&b.path));
+        pools
+    }
+
+    /// The observed host as a (normalised) snapshot.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            pools: self.pools_sorted().into_iter().cloned().collect(),
+        }
+    }
+
+    /// The pools holding an allocation from `parent`, in path order.
+    pub fn children_of<'a>(&'a self, parent: &ObjectPath) -> impl Iterator<Item = &'a PoolView> {
+        self.children
+            .get(parent)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| self.pools.get(c))
+    }
+
+    /// How many pools carry this (type, subtype, PoolID).
+    pub fn id_count(&self, pool: &PoolView) -> u32 {
+        self.ids
+            .get(&(
+                pool.resource_type,
+                pool.resource_subtype.clone(),
+                pool.pool_id.clone(),
+            ))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The primordial pools of one type, in path order.
+    pub fn primordial_of(&self, resource_type: u16, subtype: &str) -> Vec<&PoolView> {
+        self.primordial
+            .get(&(resource_type, subtype.to_string()))
+            .into_iter()
+            .flatten()
+            .filter_map(|p| self.pools.get(p))
+            .collect()
+    }
+
+    /// Take a full snapshot as the new state. O(pools).
+    pub fn replace(&mut self, snapshot: Snapshot) -> Update {
+        let mut update = Update::default();
+        let mut seen: BTreeSet<ObjectPath> = BTreeSet::new();
+        for mut view in snapshot.pools {
+            normalize_view(&mut view);
+            if !seen.insert(view.path.clone()) {
+                update.duplicates.push(view.path.clone());
+            }
+            self.upsert(view, &mut update);
+        }
+        let gone: Vec<ObjectPath> = self
+            .pools
+            .keys()
+            .filter(|p| !seen.contains(*p))
+            .cloned()
+            .collect();
+        for path in gone {
+            self.delete(&path, &mut update);
+        }
+        update
+    }
+
+    /// Apply what an implementation reported changed. O(size of the delta).
+    pub fn apply(&mut self, delta: SnapshotDelta) -> Update {
+        let mut update = Update::default();
+        for path in &delta.removed {
+            if !delta.changed.iter().any(|v| &v.path == path) {
+                self.delete(path, &mut update);
+            }
+        }
+        let mut seen: BTreeSet<ObjectPath> = BTreeSet::new();
+        for mut view in delta.changed {
+            normalize_view(&mut view);
+            if !seen.insert(view.path.clone()) {
+                update.duplicates.push(view.path.clone());
+            }
+            self.upsert(view, &mut update);
+        }
+        update
+    }
+
+    fn upsert(&mut self, view: PoolView, update: &mut Update) {
+        if self.pools.get(&view.path) == Some(&view) {
+            return;
+        }
+        let path = view.path.clone();
+        let old = self.unindex(&path);
+        let structural = old.as_ref().is_none_or(|old| {
+            old.resource_type != view.resource_type
+                || old.resource_subtype != view.resource_subtype
+                || old.host_resources != view.host_resources
+        });
+        if let Some(old) = &old {
+            update
+                .affected
+                .extend(old.allocations.iter().map(|a| a.parent.clone()));
+        }
+        update
+            .affected
+            .extend(view.allocations.iter().map(|a| a.parent.clone()));
+        if structural {
+            update
+                .affected
+                .extend(self.children.get(&path).into_iter().flatten().cloned());
+        }
+        self.index(&view);
+        self.pools.insert(path.clone(), view);
+        update.touched.insert(path.clone());
+        update.affected.insert(path);
+    }
+
+    fn delete(&mut self, path: &ObjectPath, update: &mut Update) {
+        let Some(old) = self.unindex(path) else {
+            return;
+        };
+        self.pools.remove(path);
+        update
+            .affected
+            .extend(old.allocations.iter().map(|a| a.parent.clone()));
+        update
+            .affected
+            .extend(self.children.get(path).into_iter().flatten().cloned());
+        update.touched.insert(path.clone());
+        update.affected.insert(path.clone());
+    }
+
+    fn index(&mut self, view: &PoolView) {
+        for allocation in &view.allocations {
+            self.children
+                .entry(allocation.parent.clone())
+                .or_default()
+                .insert(view.path.clone());
+        }
+        *self
+            .ids
+            .entry((
+                view.resource_type,
+                view.resource_subtype.clone(),
+                view.pool_id.clone(),
+            ))
+            .or_insert(0) += 1;
+        if view.primordial {
+            self.primordial
+                .entry((view.resource_type, view.resource_subtype.clone()))
+                .or_default()
+                .insert(view.path.clone());
+        }
+    }
+
+    /// Remove a pool from the indexes (not from `pools`); its old view, if any.
+    fn unindex(&mut self, path: &ObjectPath) -> Option<PoolView> {
+        let old = self.pools.get(path)?.clone();
+        for allocation in &old.allocations {
+            if let Some(set) = self.children.get_mut(&allocation.parent) {
+                set.remove(path);
+                if set.is_empty() {
+                    self.children.remove(&allocation.parent);
+                }
+            }
+        }
+        let key = (
+            old.resource_type,
+            old.resource_subtype.clone(),
+            old.pool_id.clone(),
+        );
+        if let Some(count) = self.ids.get_mut(&key) {
+            *count -= 1;
+            if *count == 0 {
+                self.ids.remove(&key);
+            }
+        }
+        if old.primordial {
+            let key = (old.resource_type, old.resource_subtype.clone());
+            if let Some(set) = self.primordial.get_mut(&key) {
+                set.remove(path);
+                if set.is_empty() {
+                    self.primordial.remove(&key);
+                }
+            }
+        }
+        Some(old)
+    }
+}
+
+/// Sort a view's host resources and allocations, so that equal hosts compare equal.
+pub fn normalize_view(pool: &mut PoolView) {
+    pool.host_resources.sort();
+    pool.allocations.sort_by(|a, b| a.parent.cmp(&b.parent));
+    for allocation in &mut pool.allocations {
+        allocation.host_resources.sort();
+    }
+}
