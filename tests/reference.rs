@@ -457,7 +457,17 @@ fn job_method_refuses_parameter_errors_synchronously() {
         .with("ParentPools", refs(&[]))
         .with("AllocationSettings", strings(&[]));
     let reply = s.invoke(&c).unwrap();
-    assert_eq!(reply, CallReply::Return(MethodReturn::code(INVALID)));
+    assert_invalid_with_error(&reply);
+}
+
+/// Invalid Parameter through the ReturnValue, with the `Error` output parameter (a
+/// `CIM_Error` saying what was wrong; tests/codec.rs checks its message).
+fn assert_invalid_with_error(reply: &CallReply) {
+    assert!(
+        matches!(reply, CallReply::Return(r) if r.return_value == INVALID
+            && r.out_params.len() == 1 && r.out_params[0].name == "Error"),
+        "{reply:?}"
+    );
 }
 
 #[test]
@@ -907,10 +917,7 @@ fn malformed_pool_settings_are_invalid_parameter(#[case] settings: ParamValue) {
         .with("ParentPools", refs(&[&prim]))
         .with("AllocationSettings", strings(&[qty(MEM, 1)]));
     // Refused synchronously, even though CreatePool is a job method here.
-    assert_eq!(
-        s.invoke(&c).unwrap(),
-        CallReply::Return(MethodReturn::code(INVALID))
-    );
+    assert_invalid_with_error(&s.invoke(&c).unwrap());
     assert_eq!(snap(&mut s), before);
 }
 
@@ -1839,4 +1846,204 @@ fn every_defect_changes_what_a_client_observes() {
         invisible.is_empty(),
         "defects invisible in the scenario: {invisible:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Change tracking: `changes()` applied to the last full state gives the next full state, for
+// the reference in both dialects and for every mutant of the zoo, over the harness's
+// generated sequences
+
+mod change_tracking {
+    use super::*;
+    use poolcheck::harness::{run_sequence, strategy, RuleStats};
+    use poolcheck::model::Operation;
+    use poolcheck::mutants::{reference_config, ZOO};
+    use poolcheck::spec::Profile;
+    use proptest::prelude::*;
+
+    /// A reference service (conforming or a mutant) that checks its own `changes()` at every
+    /// reset, call and job poll: the state it last reported, with the changes applied, must be
+    /// its full state. The full state is read from a clone, so the service's change record is
+    /// never disturbed; every third turn the check is skipped, so changes also accumulate over
+    /// several calls and polls. Its own `changes()` is the default (not tracked): the harness
+    /// driving it takes full snapshots, which start the service's record afresh as well.
+    struct DeltaChecked {
+        inner: ReferenceService,
+        /// The pools as of the last `changes()` or `snapshot()` of `inner`, kept from those
+        /// answers alone.
+        mirror: Vec<PoolView>,
+        calls: Vec<MethodCall>,
+        turn: usize,
+    }
+
+    impl DeltaChecked {
+        fn new(config: ReferenceConfig, profile: &Profile) -> DeltaChecked {
+            let mut checked = DeltaChecked {
+                inner: ReferenceService::new(config),
+                mirror: Vec::new(),
+                calls: Vec::new(),
+                turn: 0,
+            };
+            checked.reset(&profile.fixture()).expect("resets");
+            checked
+        }
+
+        fn name(&self) -> String {
+            self.inner.describe().name
+        }
+
+        fn check(&mut self) {
+            self.turn += 1;
+            if self.turn % 3 == 2 {
+                return;
+            }
+            let full = self.inner.clone().snapshot().expect("snapshot").pools;
+            let delta = self
+                .inner
+                .changes()
+                .expect("changes answers")
+                .expect("the reference tracks changes");
+            for removed in &delta.removed {
+                assert!(
+                    self.mirror.iter().any(|p| &p.path == removed),
+                    "{}: reports {removed} removed, which it never reported",
+                    self.name()
+                );
+            }
+            apply(&mut self.mirror, delta);
+            if let Some(difference) = first_difference(&self.mirror, &full) {
+                panic!(
+                    "{}, turn {}: the changes applied to the last state are not the state: {difference}",
+                    self.name(),
+                    self.turn
+                );
+            }
+            assert_eq!(
+                self.inner.changes().expect("changes answers"),
+                Some(SnapshotDelta::default()),
+                "{}: a second changes() reports changes again",
+                self.name()
+            );
+        }
+    }
+
+    impl PoolService for DeltaChecked {
+        fn describe(&self) -> ServiceDescription {
+            self.inner.describe()
+        }
+
+        fn reset(&mut self, fixture: &HostFixture) -> Result<(), ServiceError> {
+            self.inner.reset(fixture)?;
+            assert_eq!(
+                self.inner.changes()?,
+                Some(SnapshotDelta::default()),
+                "{}: reset leaves changes to report",
+                self.name()
+            );
+            self.mirror = self.inner.clone().snapshot()?.pools;
+            self.calls.clear();
+            self.turn = 0;
+            Ok(())
+        }
+
+        fn invoke(&mut self, call: &MethodCall) -> Result<CallReply, ServiceError> {
+            let reply = self.inner.invoke(call);
+            self.calls.push(call.clone());
+            self.check();
+            reply
+        }
+
+        fn poll_job(&mut self, job: &ObjectPath) -> Result<JobView, ServiceError> {
+            let view = self.inner.poll_job(job);
+            self.check();
+            view
+        }
+
+        fn snapshot(&mut self) -> Result<Snapshot, ServiceError> {
+            let snapshot = self.inner.snapshot()?;
+            self.mirror = snapshot.pools.clone();
+            Ok(snapshot)
+        }
+    }
+
+    /// Removed pools go; changed pools replace their old view where it was, or come last (a
+    /// new pool is newer than every pool reported before).
+    fn apply(pools: &mut Vec<PoolView>, delta: SnapshotDelta) {
+        pools.retain(|p| !delta.removed.contains(&p.path));
+        for changed in delta.changed {
+            match pools.iter_mut().find(|p| p.path == changed.path) {
+                Some(pool) => *pool = changed,
+                None => pools.push(changed),
+            }
+        }
+    }
+
+    fn first_difference(mirror: &[PoolView], full: &[PoolView]) -> Option<String> {
+        if let Some((kept, real)) = mirror.iter().zip(full).find(|(a, b)| a != b) {
+            return Some(format!("kept {kept:?}, real {real:?}"));
+        }
+        (mirror.len() != full.len()).then(|| {
+            format!(
+                "{} pools kept, {} real; kept paths {:?}, real paths {:?}",
+                mirror.len(),
+                full.len(),
+                mirror.iter().map(|p| &p.path).collect::<Vec<_>>(),
+                full.iter().map(|p| &p.path).collect::<Vec<_>>()
+            )
+        })
+    }
+
+    /// The calls recorded from one service, sent to another, each job polled to its end (or
+    /// four times).
+    fn replay(service: &mut DeltaChecked, calls: &[MethodCall]) {
+        for call in calls {
+            let Ok(CallReply::Return(reply)) = service.invoke(call) else {
+                continue;
+            };
+            let Some(job) = reply.out_reference("Job").cloned() else {
+                continue;
+            };
+            for _ in 0..4 {
+                match service.poll_job(&job) {
+                    Ok(view) if view.job_state < 7 => {}
+                    _ => break,
+                }
+            }
+        }
+    }
+
+    /// The sequence against the reference, then against every mutant: by the harness (which
+    /// stops at a mutant's first failure) and by replaying the reference's own calls (which
+    /// does not).
+    fn check_sequence(profile_name: &str, ops: &[Operation]) {
+        let profile = Profile::built_in(profile_name);
+        let mut reference = DeltaChecked::new(reference_config(&profile), &profile);
+        run_sequence(&mut reference, &profile, ops, &mut RuleStats::default()).expect("runs");
+        let calls = reference.calls.clone();
+        for mutant in ZOO {
+            let config = reference_config(&profile).with_defect(mutant.defect);
+            let mut driven = DeltaChecked::new(config.clone(), &profile);
+            run_sequence(&mut driven, &profile, ops, &mut RuleStats::default()).expect("runs");
+            let mut replayed = DeltaChecked::new(config, &profile);
+            replay(&mut replayed, &calls);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn msvm_changes_applied_to_the_last_state_give_the_next(
+            ops in strategy::sequence(&Profile::built_in("reference-msvm"), 24)
+        ) {
+            check_sequence("reference-msvm", &ops);
+        }
+
+        #[test]
+        fn cim_changes_applied_to_the_last_state_give_the_next(
+            ops in strategy::sequence(&Profile::built_in("reference-cim"), 24)
+        ) {
+            check_sequence("reference-cim", &ops);
+        }
+    }
 }

@@ -271,11 +271,7 @@ impl ReferenceService {
         subtype: &str,
         pool_id: &str,
     ) -> Option<&PoolRecord> {
-        self.store.pools.iter().find(|p| {
-            p.resource_type == resource_type
-                && p.resource_subtype == subtype
-                && p.pool_id == pool_id
-        })
+        self.store.pool_with_id(resource_type, subtype, pool_id)
     }
 
     /// The new holdings, then MOD-002.
@@ -293,9 +289,7 @@ impl ReferenceService {
                 let new_capacity = holdings
                     .iter()
                     .fold(0u64, |sum, h| sum.saturating_add(h.quantity));
-                let reserved = self
-                    .store
-                    .reserved(target, self.has(Defect::ReservedCountsGrandchildren));
+                let reserved = self.store.reserved(target);
                 if new_capacity < reserved {
                     return Err(Refusal::new(
                         Reason::InUse,
@@ -347,9 +341,7 @@ impl ReferenceService {
     /// holds from it as free, minus what this request already took from it.
     fn free(&self, parent: &PoolRecord, releasing: Option<&ObjectPath>, taken: u64) -> u64 {
         let capacity = self.store.capacity(parent);
-        let reserved = self
-            .store
-            .reserved(parent, self.has(Defect::ReservedCountsGrandchildren));
+        let reserved = self.store.reserved(parent);
         let released = releasing
             .and_then(|c| self.store.get(c))
             .map(|c| self.store.held_from(c, &parent.path).0)

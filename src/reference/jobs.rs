@@ -23,7 +23,6 @@ const EXCEPTION: u16 = 10;
 /// One job.
 #[derive(Clone, Debug)]
 pub(crate) struct Job {
-    path: ObjectPath,
     method: Method,
     op: Op,
     polls: u32,
@@ -31,9 +30,8 @@ pub(crate) struct Job {
 }
 
 impl Job {
-    pub fn new(path: ObjectPath, method: Method, op: Op) -> Job {
+    pub fn new(method: Method, op: Op) -> Job {
         Job {
-            path,
             method,
             op,
             polls: 0,
@@ -55,16 +53,13 @@ fn job_type(method: Method) -> u16 {
 
 impl ReferenceService {
     pub(crate) fn poll(&mut self, path: &ObjectPath) -> Result<JobView, ServiceError> {
-        let Some(index) = self.jobs.iter().position(|j| &j.path == path) else {
-            return Err(ServiceError::Protocol(format!(
-                "no job {} on this host",
-                super::ops::short(path)
-            )));
-        };
         let never = self.has(Defect::JobNeverFinishes);
         let (method, op, polls) = {
-            let Some(job) = self.jobs.get_mut(index) else {
-                return Err(ServiceError::Protocol("job vanished".into()));
+            let Some(job) = self.jobs.get_mut(path) else {
+                return Err(ServiceError::Protocol(format!(
+                    "no job {} on this host",
+                    super::ops::short(path)
+                )));
             };
             if let Some(view) = &job.terminal {
                 return Ok(view.clone());
@@ -97,7 +92,7 @@ impl ReferenceService {
                 affected_elements: Vec::new(),
             },
         };
-        if let Some(job) = self.jobs.get_mut(index) {
+        if let Some(job) = self.jobs.get_mut(path) {
             job.terminal = Some(view.clone());
         }
         Ok(view)

@@ -43,12 +43,14 @@ mod store;
 
 pub use defects::Defect;
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::sut::{
     CallReply, CimError, Dialect, HostFixture, JobView, Method, MethodCall, MethodReturn,
     ObjectPath, Param, ParamValue, PoolService, ServiceDescription, ServiceError, Snapshot,
-    JOB_STARTED,
+    SnapshotDelta, JOB_STARTED,
 };
 
 use codes::{CodeQuirks, Reason, Refusal};
@@ -163,7 +165,9 @@ impl ReferenceConfig {
 pub struct ReferenceService {
     config: ReferenceConfig,
     store: Store,
-    jobs: Vec<jobs::Job>,
+    /// Every job since the last reset, running or finished (a client may poll a finished job
+    /// again), by path.
+    jobs: HashMap<ObjectPath, jobs::Job>,
     /// Successful calls of job methods so far (the `MixedSyncAndJob` defect counts them).
     job_method_successes: u64,
 }
@@ -175,11 +179,17 @@ impl ReferenceService {
             Dialect::Msvm => HostFixture::msvm_default(),
             Dialect::Cim => HostFixture::cim_default(),
         };
-        let store = Store::new(config.dialect, &fixture);
+        let store = Store::new(
+            config.dialect,
+            &fixture,
+            config
+                .defects
+                .contains(&Defect::ReservedCountsGrandchildren),
+        );
         ReferenceService {
             config,
             store,
-            jobs: Vec::new(),
+            jobs: HashMap::new(),
             job_method_successes: 0,
         }
     }
@@ -258,7 +268,7 @@ impl ReferenceService {
         }
         let path = self.store.new_job_path();
         let creates = op.creates_pool();
-        self.jobs.push(jobs::Job::new(path.clone(), method, op));
+        self.jobs.insert(path.clone(), jobs::Job::new(method, op));
         let mut ret = MethodReturn::code(JOB_STARTED).with_reference("Job", path);
         if creates {
             ret.out_params.push(Param {
@@ -285,7 +295,11 @@ impl PoolService for ReferenceService {
     }
 
     fn reset(&mut self, fixture: &HostFixture) -> Result<(), ServiceError> {
-        self.store = Store::new(self.config.dialect, fixture);
+        self.store = Store::new(
+            self.config.dialect,
+            fixture,
+            self.has(Defect::ReservedCountsGrandchildren),
+        );
         self.jobs.clear();
         self.job_method_successes = 0;
         Ok(())
@@ -330,9 +344,14 @@ impl PoolService for ReferenceService {
 
     fn snapshot(&mut self) -> Result<Snapshot, ServiceError> {
         Ok(Snapshot {
-            pools: self
-                .store
-                .views(self.has(Defect::ReservedCountsGrandchildren)),
+            pools: self.store.snapshot(),
         })
+    }
+
+    /// Tracked at the store: every insert, removal and change of a pool marks it, and a change
+    /// of holdings marks the parents whose Reserved it may change — so the zoo's mutants
+    /// report their own, defective, changes as truthfully as the conforming service does.
+    fn changes(&mut self) -> Result<Option<SnapshotDelta>, ServiceError> {
+        Ok(Some(self.store.take_changes()))
     }
 }

@@ -15,7 +15,7 @@ use crate::sut::{Dialect, Method, ObjectPath, ResourceKind};
 
 use super::codes::{invalid, Reason, Refusal};
 use super::params::{Allocation, Args, PoolSettings};
-use super::store::{union_into, Holding, Origin, PoolRecord};
+use super::store::{Holding, Origin, PoolRecord};
 use super::{Defect, ReferenceService};
 
 /// CreatePool (Msvm) or CreateChildResourcePool (CIM).
@@ -171,9 +171,7 @@ impl ReferenceService {
         match effect {
             Effect::Create(new) => Some(self.insert_pool(new)),
             Effect::SetHoldings { target, holdings } => {
-                if let Some(pool) = self.store.get_mut(&target) {
-                    pool.holdings = holdings;
-                }
+                self.store.set_holdings(&target, holdings);
                 None
             }
             Effect::SetSettings {
@@ -181,14 +179,7 @@ impl ReferenceService {
                 pool_id,
                 element_name,
             } => {
-                if let Some(pool) = self.store.get_mut(&target) {
-                    if let Some(pool_id) = pool_id {
-                        pool.pool_id = pool_id;
-                    }
-                    if let Some(element_name) = element_name {
-                        pool.element_name = element_name;
-                    }
-                }
+                self.store.set_settings(&target, pool_id, element_name);
                 None
             }
             Effect::Delete { target } => {
@@ -201,16 +192,14 @@ impl ReferenceService {
                         .unwrap_or_default();
                     self.leak(&holdings);
                 }
-                self.store.pools.retain(|p| p.path != target);
+                self.store.remove(&target);
                 None
             }
             Effect::SetOwnedResources {
                 target,
                 host_resources,
             } => {
-                if let Some(pool) = self.store.get_mut(&target) {
-                    pool.base_host_resources = host_resources;
-                }
+                self.store.set_owned(&target, host_resources);
                 None
             }
             Effect::Nothing => None,
@@ -229,7 +218,7 @@ impl ReferenceService {
             None => self.store.new_pool_id(),
         };
         let element_name = new.element_name.unwrap_or_else(|| pool_id.clone());
-        self.store.pools.push(PoolRecord {
+        self.store.insert(PoolRecord {
             path: path.clone(),
             pool_id,
             element_name,
@@ -256,10 +245,8 @@ impl ReferenceService {
 
     fn leak(&mut self, holdings: &[Holding]) {
         for h in holdings {
-            if let Some(parent) = self.store.get_mut(&h.parent) {
-                parent.leaked_quantity = parent.leaked_quantity.saturating_add(h.quantity);
-                union_into(&mut parent.leaked_resources, &h.host_resources);
-            }
+            self.store
+                .add_leak(&h.parent, h.quantity, &h.host_resources);
         }
     }
 
