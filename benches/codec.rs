@@ -7,9 +7,9 @@
 //! 50 KB allocation (480 host resources, long strings), plus the MOF of each.
 //!
 //! Criterion measures, per input: `raw_events` (quick-xml's reader, the decoder's own
-//! configuration, every event read and dropped), `decode` ([`poolcheck::codec::decode`]) and
-//! `typed` (decode, then the [`AllocationSettingData`] view, `from_owned`: what a service does
-//! with one).
+//! configuration, every event read and dropped), `decode` ([`poolcheck::codec::decode`], the
+//! owned instance) and `typed` ([`AllocationSettingData::decode`]: the borrowed decode straight
+//! into the view, what a service does with one).
 //!
 //! After criterion, a summary pass measures the same three closures again (taking turns batch
 //! by batch, so that all three see the same load; fastest of 11 batches of about 40 ms), runs
@@ -110,10 +110,10 @@ fn raw_events(text: &str) -> usize {
     }
 }
 
-/// What a service does with one: decode, then read the allocation view (moving the values).
+/// What a service does with one: decode straight into the allocation view
+/// (`decode_borrowed`, then the view copies each value once).
 fn typed(text: &str) -> AllocationSettingData {
-    let instance = decode(text).expect("bench input decodes");
-    AllocationSettingData::from_owned(instance).expect("bench input is an allocation")
+    AllocationSettingData::decode(text).expect("bench input is an allocation")
 }
 
 struct Input {

@@ -4,13 +4,16 @@
 
 use std::collections::HashSet;
 
+use poolcheck::codec::fuzz::check_fast_path;
 use poolcheck::codec::{
-    decode, decode_with_limits, encode, mof_normal_form, try_encode, AllocationSettingData,
-    CimType, CodecError, Encoding, Instance, Limits, PoolSettingData, Property, PropertyValue,
+    decode, decode_borrowed, decode_borrowed_with_limits, decode_with_limits, encode,
+    mof_normal_form, try_encode, AllocationSettingData, BorrowedInstance, BorrowedValue, CimType,
+    CodecError, Encoding, Instance, Limits, PoolSettingData, Property, PropertyValue,
 };
 use pretty_assertions::assert_eq;
 use proptest::prelude::*;
 use rstest::rstest;
+use std::borrow::Cow;
 
 // ------------------------------------------------------------------------------------------
 // Realistic inputs
@@ -1612,6 +1615,8 @@ proptest! {
             end -= 1;
         }
         text.replace_range(start..end, &insert);
+        // The common-case decoder, whenever it accepts, agrees with the full decoder.
+        check_fast_path(&text);
         if let Ok(i) = decode(&text) {
             // Whatever decodes must be valid by the codec's own rules.
             prop_assert_eq!(i.validate(), Ok(()));
@@ -2114,4 +2119,279 @@ fn duplicate_names_are_found_ignoring_case_beyond_ascii() {
         decode(&text),
         Err(CodecError::DuplicateProperty { .. })
     ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Borrowed decoding, the common-case decoder and the direct typed views
+
+/// A compact allocation as clients write it: the common-case decoder's input.
+const RASD_COMPACT: &str = "<INSTANCE CLASSNAME=\"Msvm_EthernetPortAllocationSettingData\">\
+<PROPERTY NAME=\"Address\" TYPE=\"string\" PROPAGATED=\"true\"/>\
+<PROPERTY NAME=\"ElementName\" TYPE=\"string\"><VALUE>A &amp; B</VALUE></PROPERTY>\
+<PROPERTY.ARRAY NAME=\"HostResource\" TYPE=\"string\"><VALUE.ARRAY><VALUE>x&quot;y&#x41;</VALUE>\
+<VALUE>z</VALUE></VALUE.ARRAY></PROPERTY.ARRAY>\
+<PROPERTY NAME=\"Limit\" TYPE=\"uint64\"><VALUE> 0x10 </VALUE></PROPERTY>\
+<PROPERTY NAME=\"ResourceType\" TYPE=\"uint16\"><VALUE>33</VALUE></PROPERTY>\
+<PROPERTY NAME=\"Weight\" TYPE=\"uint32\"><VALUE>100</VALUE></PROPERTY></INSTANCE>";
+
+#[test]
+fn borrowed_decoding_borrows_what_needs_no_unescaping() {
+    let b = decode_borrowed(RASD_COMPACT).unwrap();
+    assert!(matches!(b.class_name, Cow::Borrowed(_)));
+    assert!(b
+        .properties
+        .iter()
+        .all(|p| matches!(p.name, Cow::Borrowed(_))));
+    let value = |name: &str| b.property(name).map(|p| p.value.clone());
+    assert_eq!(
+        value("ElementName"),
+        Some(BorrowedValue::Scalar(Cow::Owned("A & B".into())))
+    );
+    assert!(matches!(
+        value("ResourceType"),
+        Some(BorrowedValue::Scalar(Cow::Borrowed("33")))
+    ));
+    // Trimmed, not copied.
+    assert!(matches!(
+        value("Limit"),
+        Some(BorrowedValue::Scalar(Cow::Borrowed("0x10")))
+    ));
+    assert_eq!(b, decode(RASD_COMPACT).unwrap());
+    assert_eq!(b.into_owned(), decode(RASD_COMPACT).unwrap());
+    assert!(
+        check_fast_path(RASD_COMPACT),
+        "the compact form takes the common path"
+    );
+}
+
+#[test]
+fn direct_typed_views_equal_decode_then_view() {
+    for text in [RASD_COMPACT, RASD_WMIDTD20, SASD_CIMDTD20, RASD_MOF] {
+        assert_eq!(
+            AllocationSettingData::decode(text),
+            AllocationSettingData::from_owned(decode(text).unwrap()),
+            "{text}"
+        );
+        assert_eq!(
+            AllocationSettingData::decode(text),
+            AllocationSettingData::from_instance(&decode(text).unwrap())
+        );
+    }
+    for text in [RPSD_WMIDTD20, RPSD_CIMDTD20, RPSD_MOF] {
+        assert_eq!(
+            PoolSettingData::decode(text),
+            PoolSettingData::from_owned(decode(text).unwrap()),
+            "{text}"
+        );
+    }
+    // Errors too: the decoder's, and the view's.
+    let broken = RASD_COMPACT.replace("<VALUE>33</VALUE>", "<VALUE>70000</VALUE>");
+    assert_eq!(
+        AllocationSettingData::decode(&broken),
+        Err(decode(&broken).unwrap_err())
+    );
+    let wrong = RASD_COMPACT.replace("TYPE=\"uint32\"", "TYPE=\"string\"");
+    assert_eq!(
+        AllocationSettingData::decode(&wrong),
+        AllocationSettingData::from_owned(decode(&wrong).unwrap())
+    );
+    assert!(AllocationSettingData::decode(&wrong).is_err());
+    assert!(matches!(
+        PoolSettingData::decode(RASD_COMPACT),
+        Err(CodecError::WrongClass { .. })
+    ));
+}
+
+#[rstest]
+#[case::comment("<!-- c --><INSTANCE CLASSNAME=\"C\"/>")]
+#[case::declaration("<?xml version=\"1.0\"?><INSTANCE CLASSNAME=\"C\"/>")]
+#[case::qualifier("<INSTANCE CLASSNAME=\"C\"><QUALIFIER NAME=\"q\" TYPE=\"string\"><VALUE>v</VALUE></QUALIFIER></INSTANCE>")]
+#[case::crlf("<INSTANCE CLASSNAME=\"C\">\r\n<PROPERTY NAME=\"A\" TYPE=\"string\"><VALUE>a\r\nb</VALUE></PROPERTY></INSTANCE>")]
+#[case::tab_in_attribute(
+    "<INSTANCE CLASSNAME=\"C\"><PROPERTY NAME=\"A\" TYPE=\"string\" X=\"a\tb\"/></INSTANCE>"
+)]
+#[case::cdata("<INSTANCE CLASSNAME=\"C\"><PROPERTY NAME=\"A\" TYPE=\"string\"><VALUE><![CDATA[<x>]]></VALUE></PROPERTY></INSTANCE>")]
+#[case::non_ascii_name("<INSTANCE CLASSNAME=\"C\"><PROPERTY NAME=\"Größe\" TYPE=\"uint8\"><VALUE>1</VALUE></PROPERTY></INSTANCE>")]
+#[case::spaced_attribute("<INSTANCE CLASSNAME = \"C\"/>")]
+fn uncommon_forms_take_the_full_decoder_and_decode_the_same(#[case] text: &str) {
+    assert!(!check_fast_path(text), "{text}");
+    assert_eq!(
+        decode_borrowed(text).map(BorrowedInstance::into_owned),
+        decode(text)
+    );
+    assert!(decode(text).is_ok(), "{text}");
+}
+
+#[test]
+fn the_common_path_refuses_nothing_itself() {
+    // Every refusal, even of a document in the common form, is the full decoder's: same
+    // variant, same message, same position.
+    for (text, kind) in [
+        (
+            RASD_COMPACT.replace("<VALUE>33</VALUE>", "<VALUE>x</VALUE>"),
+            "InvalidValue",
+        ),
+        (
+            RASD_COMPACT.replace("\"Limit\"", "\"weight\""),
+            "DuplicateProperty",
+        ),
+        (RASD_COMPACT.replace("&amp;", "&nbsp;"), "Xml"),
+        (RASD_COMPACT.replace("&#x41;", "&#x1;"), "Xml"),
+        (RASD_COMPACT.replace("uint16", "uint17"), "UnknownCimType"),
+        (format!("{RASD_COMPACT}<X/>"), "TrailingContent"),
+    ] {
+        let error = decode_borrowed(&text).unwrap_err();
+        assert_eq!(kind_of(&error), kind, "{text}: {error}");
+    }
+    let small = Limits {
+        max_properties: 2,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        decode_borrowed_with_limits(RASD_COMPACT, &small),
+        Err(CodecError::TooManyProperties { .. })
+    ));
+}
+
+fn kind_of(e: &CodecError) -> &'static str {
+    match e {
+        CodecError::InvalidValue { .. } => "InvalidValue",
+        CodecError::DuplicateProperty { .. } => "DuplicateProperty",
+        CodecError::Xml { .. } => "Xml",
+        CodecError::UnknownCimType(_) => "UnknownCimType",
+        CodecError::TrailingContent { .. } => "TrailingContent",
+        _ => "other",
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// `decode_borrowed` gives the instance `decode` gives, for every encoding, and the
+    /// common-case decoder (taken by the compact CIM-XML form) agrees with the full one.
+    #[test]
+    fn borrowed_decoding_gives_the_owned_instance((i, _) in instance(true)) {
+        for encoding in Encoding::ALL {
+            let text = encode(&i, encoding);
+            let borrowed = decode_borrowed(&text);
+            prop_assert_eq!(borrowed.clone().map(BorrowedInstance::into_owned), decode(&text));
+            if let Ok(b) = &borrowed {
+                let owned = decode(&text).unwrap();
+                prop_assert!(*b == owned);
+                prop_assert_eq!(&BorrowedInstance::from(&owned), b);
+            }
+            check_fast_path(&text);
+            check_fast_path(&text.replace("><", ">\n  <"));
+        }
+    }
+
+    /// The typed views read straight from a borrowed decode exactly what they read from the
+    /// owned instance, errors included.
+    #[test]
+    fn direct_views_agree_with_owned_views((i, _) in instance(true), rasd in any::<bool>()) {
+        let class = if rasd { "Msvm_StorageAllocationSettingData" } else { "Msvm_ResourcePoolSettingData" };
+        let i = Instance { class_name: class.to_string(), ..i };
+        let text = encode(&i, Encoding::CimXml);
+        prop_assert_eq!(
+            AllocationSettingData::decode(&text),
+            decode(&text).and_then(AllocationSettingData::from_owned)
+        );
+        prop_assert_eq!(
+            PoolSettingData::decode(&text),
+            decode(&text).and_then(PoolSettingData::from_owned)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The codec's message reaches the client (spec/embedded-instances.md, EMB-003)
+
+/// Calls the reference's `CreatePool` with `settings` as `PoolSettings` and returns the
+/// refusal's ReturnValue and the `Message` of its `Error` output parameter (a `CIM_Error`).
+fn refused_create(config: poolcheck::reference::ReferenceConfig, settings: &str) -> (u32, String) {
+    use poolcheck::reference::ReferenceService;
+    use poolcheck::sut::{
+        CallReply, Dialect, HostFixture, Method, MethodCall, ParamValue, PoolService,
+    };
+    let dialect = config.dialect;
+    let mut service = ReferenceService::new(config);
+    let fixture = match dialect {
+        Dialect::Msvm => HostFixture::msvm_default(),
+        Dialect::Cim => HostFixture::cim_default(),
+    };
+    service.reset(&fixture).unwrap();
+    let call = match dialect {
+        Dialect::Msvm => MethodCall::new(Method::CreatePool)
+            .with("PoolSettings", ParamValue::String(settings.into()))
+            .with("ParentPools", ParamValue::ReferenceArray(Vec::new()))
+            .with("AllocationSettings", ParamValue::StringArray(Vec::new())),
+        // The CIM method takes its settings as one array of allocations.
+        Dialect::Cim => MethodCall::new(Method::CreateChildResourcePool)
+            .with("ElementName", ParamValue::String("child".into()))
+            .with("Settings", ParamValue::StringArray(vec![settings.into()]))
+            .with("ParentPool", ParamValue::ReferenceArray(Vec::new())),
+    };
+    let CallReply::Return(ret) = service.invoke(&call).unwrap() else {
+        panic!("a malformed embedded instance is refused through the ReturnValue");
+    };
+    let error = ret
+        .out_params
+        .iter()
+        .find(|p| p.name == "Error")
+        .expect("the refusal carries an Error output parameter");
+    let ParamValue::String(text) = &error.value else {
+        panic!("Error is an embedded instance: {:?}", error.value);
+    };
+    let instance = decode(text).expect("Error decodes");
+    assert!(instance.is_class("CIM_Error"));
+    assert_eq!(instance.unsigned("CIMStatusCode"), Ok(Some(4)));
+    (
+        ret.return_value,
+        instance.string("Message").unwrap().expect("a Message"),
+    )
+}
+
+#[rstest]
+#[case::out_of_range(
+    "<INSTANCE CLASSNAME=\"Msvm_ResourcePoolSettingData\"><PROPERTY NAME=\"ResourceType\" TYPE=\"uint16\"><VALUE>70000</VALUE></PROPERTY></INSTANCE>",
+    &["PoolSettings", "\"ResourceType\"", "70000", "uint16"]
+)]
+#[case::malformed_xml(
+    "<INSTANCE CLASSNAME=\"Msvm_ResourcePoolSettingData\"><PROPERTY NAME=\"PoolID\" TYPE=\"string\"><VALUE>P</PROPERTY></INSTANCE>",
+    &["PoolSettings", "malformed XML", "VALUE"]
+)]
+#[case::wrong_class(
+    "<INSTANCE CLASSNAME=\"Msvm_MemorySettingData\"></INSTANCE>",
+    &["PoolSettings", "wrong class", "Msvm_MemorySettingData"]
+)]
+#[case::unknown_element(
+    "<INSTANCE CLASSNAME=\"Msvm_ResourcePoolSettingData\"><PROPERTY.OBJECT NAME=\"X\"/></INSTANCE>",
+    &["PoolSettings", "<PROPERTY.OBJECT>"]
+)]
+fn msvm_invalid_parameter_carries_the_codec_message(
+    #[case] settings: &str,
+    #[case] named: &[&str],
+) {
+    let (code, message) = refused_create(
+        poolcheck::reference::ReferenceConfig::msvm_default(),
+        settings,
+    );
+    assert_eq!(code, 32773, "Invalid Parameter");
+    for part in named {
+        assert!(message.contains(part), "{message:?} does not name {part:?}");
+    }
+}
+
+#[test]
+fn cim_invalid_parameter_carries_the_codec_message() {
+    let settings = "<INSTANCE CLASSNAME=\"CIM_ResourceAllocationSettingData\"><PROPERTY NAME=\"Reservation\" TYPE=\"uint64\"><VALUE>-1</VALUE></PROPERTY></INSTANCE>";
+    let (code, message) = refused_create(
+        poolcheck::reference::ReferenceConfig::cim_default(),
+        settings,
+    );
+    assert_eq!(code, 5, "Invalid Parameter");
+    assert!(
+        message.contains("\"Reservation\"") && message.contains("-1"),
+        "{message}"
+    );
 }

@@ -56,6 +56,7 @@ pub fn decode_body(data: &[u8]) -> BodyOutcome {
 ///
 /// When an invariant is broken.
 pub fn check_text(text: &str) -> BodyOutcome {
+    check_fast_path(text);
     match decode(text) {
         Err(error) => {
             let message = error.to_string();
@@ -160,4 +161,39 @@ fn check_views(instance: &Instance) {
         AllocationSettingData::from_instance(instance),
         "the allocation setting data view reads an owned instance differently"
     );
+}
+
+/// Checks the one promise of the common-case CIM-XML decoder (`xml_fast`): whenever it
+/// accepts `text` (with the default limits), the full decoder returns exactly the same
+/// instance. Returns whether it accepted.
+///
+/// # Panics
+///
+/// When the two disagree.
+pub fn check_fast_path(text: &str) -> bool {
+    let limits = Limits::default();
+    if text.len() > limits.max_bytes {
+        return false;
+    }
+    let (body, base) = match text.strip_prefix('\u{FEFF}') {
+        Some(rest) => (rest, '\u{FEFF}'.len_utf8()),
+        None => (text, 0),
+    };
+    if !body
+        .trim_start_matches(|c: char| c.is_ascii_whitespace())
+        .starts_with('<')
+    {
+        return false;
+    }
+    let Some(fast) = super::xml_fast::decode(body, &limits) else {
+        return false;
+    };
+    let full = super::xml::decode(body, base, &limits);
+    assert_eq!(
+        full.as_ref(),
+        Ok(&fast),
+        "the common-case decoder accepted {:.300?} differently from the full decoder",
+        text
+    );
+    true
 }

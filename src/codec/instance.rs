@@ -4,6 +4,7 @@
 //! nothing is lost or rounded on the way through; the accessors ([`Instance::unsigned`] and
 //! friends) interpret the text and check it against the declared type.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -284,22 +285,22 @@ impl Instance {
     }
 
     /// A scalar property's value and type, `None` when absent or NULL; `WrongShape` for arrays.
-    fn scalar_of(p: Option<&Property>) -> Result<Option<(&Property, &str)>, CodecError> {
+    fn scalar_of<P: PropertyLike>(p: Option<&P>) -> Result<Option<(&P, &str)>, CodecError> {
         let Some(p) = p else {
             return Ok(None);
         };
-        if p.is_array {
+        if p.is_array() {
             return Err(CodecError::WrongShape {
-                property: p.name.clone(),
+                property: p.name().to_string(),
                 expected: "a scalar".into(),
                 found: p.shape(),
             });
         }
-        match &p.value {
-            PropertyValue::Null => Ok(None),
-            PropertyValue::Scalar(text) | PropertyValue::Reference(text) => Ok(Some((p, text))),
-            PropertyValue::Array(_) => Err(CodecError::WrongShape {
-                property: p.name.clone(),
+        match p.value_text() {
+            ValueText::Null => Ok(None),
+            ValueText::Text(text) => Ok(Some((p, text))),
+            ValueText::Array => Err(CodecError::WrongShape {
+                property: p.name().to_string(),
                 expected: "a scalar value".into(),
                 found: "an array value".into(),
             }),
@@ -313,13 +314,13 @@ impl Instance {
     }
 
     /// [`Instance::string`] of a property already looked up.
-    pub(crate) fn string_of(p: Option<&Property>) -> Result<Option<String>, CodecError> {
+    pub(crate) fn string_of<P: PropertyLike>(p: Option<&P>) -> Result<Option<String>, CodecError> {
         let Some((p, text)) = Self::scalar_of(p)? else {
             return Ok(None);
         };
-        if p.cim_type != CimType::String {
+        if p.cim_type() != CimType::String {
             return Err(CodecError::WrongShape {
-                property: p.name.clone(),
+                property: p.name().to_string(),
                 expected: "string".into(),
                 found: p.shape(),
             });
@@ -335,14 +336,14 @@ impl Instance {
     }
 
     /// [`Instance::unsigned`] of a property already looked up.
-    pub(crate) fn unsigned_of(p: Option<&Property>) -> Result<Option<u64>, CodecError> {
+    pub(crate) fn unsigned_of<P: PropertyLike>(p: Option<&P>) -> Result<Option<u64>, CodecError> {
         let Some((p, value)) = Self::integer_of(p)? else {
             return Ok(None);
         };
         u64::try_from(value).map(Some).map_err(|_| {
             invalid_value(
-                &p.name,
-                p.cim_type,
+                p.name(),
+                p.cim_type(),
                 &value.to_string(),
                 "negative, where an unsigned value is required",
             )
@@ -356,34 +357,34 @@ impl Instance {
     }
 
     /// [`Instance::signed`] of a property already looked up.
-    pub(crate) fn signed_of(p: Option<&Property>) -> Result<Option<i64>, CodecError> {
+    pub(crate) fn signed_of<P: PropertyLike>(p: Option<&P>) -> Result<Option<i64>, CodecError> {
         let Some((p, value)) = Self::integer_of(p)? else {
             return Ok(None);
         };
         i64::try_from(value).map(Some).map_err(|_| {
             invalid_value(
-                &p.name,
-                p.cim_type,
+                p.name(),
+                p.cim_type(),
                 &value.to_string(),
                 "above the range of a signed 64-bit integer",
             )
         })
     }
 
-    fn integer_of(p: Option<&Property>) -> Result<Option<(&Property, i128)>, CodecError> {
+    fn integer_of<P: PropertyLike>(p: Option<&P>) -> Result<Option<(&P, i128)>, CodecError> {
         let Some((p, text)) = Self::scalar_of(p)? else {
             return Ok(None);
         };
-        if !p.cim_type.is_integer() {
+        if !p.cim_type().is_integer() {
             return Err(CodecError::WrongShape {
-                property: p.name.clone(),
+                property: p.name().to_string(),
                 expected: "an integer (uintN or sintN)".into(),
                 found: p.shape(),
             });
         }
-        lexical::check_integer(p.cim_type, lexical::trim_xml_space(text))
+        lexical::check_integer(p.cim_type(), lexical::trim_xml_space(text))
             .map(|v| Some((p, v)))
-            .map_err(|reason| invalid_value(&p.name, p.cim_type, text, reason))
+            .map_err(|reason| invalid_value(p.name(), p.cim_type(), text, reason))
     }
 
     /// A `boolean` scalar: `None` when absent or NULL.
@@ -392,20 +393,22 @@ impl Instance {
     }
 
     /// [`Instance::boolean`] of a property already looked up.
-    pub(crate) fn boolean_of(p: Option<&Property>) -> Result<Option<bool>, CodecError> {
+    pub(crate) fn boolean_of<P: PropertyLike>(p: Option<&P>) -> Result<Option<bool>, CodecError> {
         let Some((p, text)) = Self::scalar_of(p)? else {
             return Ok(None);
         };
-        if p.cim_type != CimType::Boolean {
+        if p.cim_type() != CimType::Boolean {
             return Err(CodecError::WrongShape {
-                property: p.name.clone(),
+                property: p.name().to_string(),
                 expected: "boolean".into(),
                 found: p.shape(),
             });
         }
         lexical::parse_boolean(lexical::trim_xml_space(text))
             .map(Some)
-            .ok_or_else(|| invalid_value(&p.name, p.cim_type, text, "a boolean is TRUE or FALSE"))
+            .ok_or_else(|| {
+                invalid_value(p.name(), p.cim_type(), text, "a boolean is TRUE or FALSE")
+            })
     }
 
     /// A `string[]` property: `None` when absent or NULL; a NULL element is an
@@ -478,5 +481,285 @@ impl Instance {
             }
         }
         Ok(())
+    }
+}
+
+/// What an accessor needs of a value: NULL, one text, or an array.
+pub(crate) enum ValueText<'x> {
+    Null,
+    Text(&'x str),
+    Array,
+}
+
+/// What the accessors read of a property, owned ([`Property`]) or borrowed
+/// ([`BorrowedProperty`]), so that both give the same answers and the same errors.
+pub(crate) trait PropertyLike {
+    fn name(&self) -> &str;
+    fn cim_type(&self) -> CimType;
+    fn is_array(&self) -> bool;
+    fn value_text(&self) -> ValueText<'_>;
+
+    fn shape(&self) -> String {
+        if self.is_array() {
+            format!("{}[]", self.cim_type())
+        } else {
+            self.cim_type().name().to_string()
+        }
+    }
+}
+
+impl PropertyLike for Property {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn cim_type(&self) -> CimType {
+        self.cim_type
+    }
+    fn is_array(&self) -> bool {
+        self.is_array
+    }
+    fn value_text(&self) -> ValueText<'_> {
+        match &self.value {
+            PropertyValue::Null => ValueText::Null,
+            PropertyValue::Scalar(t) | PropertyValue::Reference(t) => ValueText::Text(t),
+            PropertyValue::Array(_) => ValueText::Array,
+        }
+    }
+}
+
+impl PropertyLike for BorrowedProperty<'_> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn cim_type(&self) -> CimType {
+        self.cim_type
+    }
+    fn is_array(&self) -> bool {
+        self.is_array
+    }
+    fn value_text(&self) -> ValueText<'_> {
+        match &self.value {
+            BorrowedValue::Null => ValueText::Null,
+            BorrowedValue::Scalar(t) | BorrowedValue::Reference(t) => ValueText::Text(t),
+            BorrowedValue::Array(_) => ValueText::Array,
+        }
+    }
+}
+
+/// The value of one [`BorrowedProperty`]: a [`PropertyValue`] whose texts borrow from the
+/// decoded text wherever nothing had to be unescaped, trimmed of nothing but XML whitespace
+/// or normalised.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum BorrowedValue<'a> {
+    /// No value.
+    Null,
+    /// The text of a scalar value of any type but `reference`.
+    Scalar(Cow<'a, str>),
+    /// The elements of an array value; `None` is a NULL element.
+    Array(Vec<Option<Cow<'a, str>>>),
+    /// A reference, as a textual object path.
+    Reference(Cow<'a, str>),
+}
+
+/// One property of a [`BorrowedInstance`]: a [`Property`] whose name and values may borrow
+/// from the decoded text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct BorrowedProperty<'a> {
+    /// The property name as written.
+    pub name: Cow<'a, str>,
+    /// The declared CIM type (for arrays: the element type).
+    pub cim_type: CimType,
+    /// Whether the property is declared as an array.
+    pub is_array: bool,
+    /// The value.
+    pub value: BorrowedValue<'a>,
+}
+
+/// One decoded CIM instance whose names and values borrow from the text it was decoded from
+/// wherever they appear there unchanged — what [`decode_borrowed`](super::decode_borrowed)
+/// returns, with no allocation per value. It holds exactly what [`Instance`] holds:
+/// `decode_borrowed(t).map(BorrowedInstance::into_owned) == decode(t)` for every text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct BorrowedInstance<'a> {
+    /// The class name as written.
+    pub class_name: Cow<'a, str>,
+    /// The properties, in document order.
+    pub properties: Vec<BorrowedProperty<'a>>,
+}
+
+impl BorrowedValue<'_> {
+    /// The owned value.
+    pub fn into_owned(self) -> PropertyValue {
+        match self {
+            BorrowedValue::Null => PropertyValue::Null,
+            BorrowedValue::Scalar(t) => PropertyValue::Scalar(t.into_owned()),
+            BorrowedValue::Array(items) => PropertyValue::Array(
+                items
+                    .into_iter()
+                    .map(|item| item.map(Cow::into_owned))
+                    .collect(),
+            ),
+            BorrowedValue::Reference(t) => PropertyValue::Reference(t.into_owned()),
+        }
+    }
+}
+
+impl BorrowedProperty<'_> {
+    /// The owned property.
+    pub fn into_owned(self) -> Property {
+        Property {
+            name: self.name.into_owned(),
+            cim_type: self.cim_type,
+            is_array: self.is_array,
+            value: self.value.into_owned(),
+        }
+    }
+}
+
+impl<'a> BorrowedInstance<'a> {
+    /// The owned instance (each borrowed text copied once).
+    pub fn into_owned(self) -> Instance {
+        Instance {
+            class_name: self.class_name.into_owned(),
+            properties: self
+                .properties
+                .into_iter()
+                .map(BorrowedProperty::into_owned)
+                .collect(),
+        }
+    }
+
+    /// The property with this name, compared case-insensitively.
+    pub fn property(&self, name: &str) -> Option<&BorrowedProperty<'a>> {
+        self.properties
+            .iter()
+            .find(|p| lexical::names_equal(&p.name, name))
+    }
+
+    /// Whether the instance's class is `class_name` (case-insensitively).
+    pub fn is_class(&self, class_name: &str) -> bool {
+        lexical::names_equal(&self.class_name, class_name)
+    }
+}
+
+impl From<Instance> for BorrowedInstance<'static> {
+    /// Moves every text of `instance` (nothing is copied but array vectors).
+    fn from(instance: Instance) -> Self {
+        BorrowedInstance {
+            class_name: Cow::Owned(instance.class_name),
+            properties: instance
+                .properties
+                .into_iter()
+                .map(|p| BorrowedProperty {
+                    name: Cow::Owned(p.name),
+                    cim_type: p.cim_type,
+                    is_array: p.is_array,
+                    value: match p.value {
+                        PropertyValue::Null => BorrowedValue::Null,
+                        PropertyValue::Scalar(t) => BorrowedValue::Scalar(Cow::Owned(t)),
+                        PropertyValue::Array(items) => BorrowedValue::Array(
+                            items.into_iter().map(|item| item.map(Cow::Owned)).collect(),
+                        ),
+                        PropertyValue::Reference(t) => BorrowedValue::Reference(Cow::Owned(t)),
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+impl<'a> From<&'a Instance> for BorrowedInstance<'a> {
+    /// Borrows every text of `instance`.
+    fn from(instance: &'a Instance) -> Self {
+        BorrowedInstance {
+            class_name: Cow::Borrowed(&instance.class_name),
+            properties: instance
+                .properties
+                .iter()
+                .map(|p| BorrowedProperty {
+                    name: Cow::Borrowed(&p.name),
+                    cim_type: p.cim_type,
+                    is_array: p.is_array,
+                    value: match &p.value {
+                        PropertyValue::Null => BorrowedValue::Null,
+                        PropertyValue::Scalar(t) => BorrowedValue::Scalar(Cow::Borrowed(t)),
+                        PropertyValue::Array(items) => BorrowedValue::Array(
+                            items
+                                .iter()
+                                .map(|item| item.as_deref().map(Cow::Borrowed))
+                                .collect(),
+                        ),
+                        PropertyValue::Reference(t) => BorrowedValue::Reference(Cow::Borrowed(t)),
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+impl PartialEq<Instance> for BorrowedInstance<'_> {
+    fn eq(&self, other: &Instance) -> bool {
+        self.class_name == other.class_name.as_str()
+            && self.properties.len() == other.properties.len()
+            && self.properties.iter().zip(&other.properties).all(|(b, o)| {
+                b.name == o.name.as_str()
+                    && b.cim_type == o.cim_type
+                    && b.is_array == o.is_array
+                    && match (&b.value, &o.value) {
+                        (BorrowedValue::Null, PropertyValue::Null) => true,
+                        (BorrowedValue::Scalar(x), PropertyValue::Scalar(y))
+                        | (BorrowedValue::Reference(x), PropertyValue::Reference(y)) => {
+                            x == y.as_str()
+                        }
+                        (BorrowedValue::Array(x), PropertyValue::Array(y)) => {
+                            x.len() == y.len()
+                                && x.iter().zip(y).all(|(a, b)| a.as_deref() == b.as_deref())
+                        }
+                        _ => false,
+                    }
+            })
+    }
+}
+
+/// [`Instance::string_array`] of a borrowed property, moving the elements out (a copy only of
+/// those that borrow).
+pub(crate) fn take_string_array(
+    p: Option<BorrowedProperty<'_>>,
+) -> Result<Option<Vec<String>>, CodecError> {
+    let Some(p) = p else {
+        return Ok(None);
+    };
+    if !p.is_array || p.cim_type != CimType::String {
+        let found = p.shape();
+        return Err(CodecError::WrongShape {
+            property: p.name.into_owned(),
+            expected: "string[]".into(),
+            found,
+        });
+    }
+    match p.value {
+        BorrowedValue::Null => Ok(None),
+        BorrowedValue::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.into_iter().enumerate() {
+                match item {
+                    Some(text) => out.push(text.into_owned()),
+                    None => {
+                        return Err(invalid_value(
+                            &p.name,
+                            p.cim_type,
+                            "NULL",
+                            format!("array element {i} is NULL"),
+                        ))
+                    }
+                }
+            }
+            Ok(Some(out))
+        }
+        BorrowedValue::Scalar(_) | BorrowedValue::Reference(_) => Err(CodecError::WrongShape {
+            property: p.name.into_owned(),
+            expected: "an array value".into(),
+            found: "a scalar value".into(),
+        }),
     }
 }

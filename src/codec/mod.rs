@@ -96,9 +96,12 @@ mod mof;
 mod path;
 mod typed;
 mod xml;
+mod xml_fast;
 
 pub use error::{CodecError, Position, MAX_CONTEXT_CHARS, MAX_QUOTED_CHARS};
-pub use instance::{CimType, Instance, Property, PropertyValue};
+pub use instance::{
+    BorrowedInstance, BorrowedProperty, BorrowedValue, CimType, Instance, Property, PropertyValue,
+};
 pub use mof::mof_normal_form;
 pub use typed::{AllocationSettingData, PoolSettingData};
 
@@ -171,10 +174,29 @@ pub fn decode(text: &str) -> Result<Instance, CodecError> {
 /// Decodes one embedded instance (CIM-XML if the first character that is not whitespace or a
 /// byte-order mark is `<`, MOF otherwise).
 pub fn decode_with_limits(text: &str, limits: &Limits) -> Result<Instance, CodecError> {
+    decode_borrowed_with_limits(text, limits).map(BorrowedInstance::into_owned)
+}
+
+/// [`decode`], borrowing names and values from `text` wherever they appear there unchanged:
+/// the same checks, the same errors, the same instance
+/// (`decode_borrowed(t).map(BorrowedInstance::into_owned) == decode(t)`), with no allocation
+/// per value. MOF is decoded to an owned instance and wrapped.
+pub fn decode_borrowed(text: &str) -> Result<BorrowedInstance<'_>, CodecError> {
+    decode_borrowed_with_limits(text, &Limits::default())
+}
+
+/// [`decode_borrowed`] with the given [`Limits`].
+pub fn decode_borrowed_with_limits<'a>(
+    text: &'a str,
+    limits: &Limits,
+) -> Result<BorrowedInstance<'a>, CodecError> {
     decode_unbounded(text, limits).map_err(CodecError::bounded)
 }
 
-fn decode_unbounded(text: &str, limits: &Limits) -> Result<Instance, CodecError> {
+fn decode_unbounded<'a>(
+    text: &'a str,
+    limits: &Limits,
+) -> Result<BorrowedInstance<'a>, CodecError> {
     if text.len() > limits.max_bytes {
         return Err(CodecError::TooLarge {
             size: text.len(),
@@ -191,8 +213,13 @@ fn decode_unbounded(text: &str, limits: &Limits) -> Result<Instance, CodecError>
         .next()
     {
         None => Err(CodecError::Empty),
-        Some('<') => xml::decode(body, base, limits),
-        Some(_) => mof::decode(body, limits),
+        // The common form straight from quick-xml's events; everything else, every refusal
+        // included, through the full decoder.
+        Some('<') => match xml_fast::decode(body, limits) {
+            Some(instance) => Ok(instance),
+            None => xml::decode(body, base, limits),
+        },
+        Some(_) => mof::decode(body, limits).map(BorrowedInstance::from),
     }
 }
 

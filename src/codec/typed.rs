@@ -11,37 +11,40 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::{invalid_value, CodecError};
-use std::borrow::Cow;
 
-use super::instance::{CimType, Instance, Property, PropertyValue};
+use super::instance::{
+    take_string_array, BorrowedInstance, BorrowedProperty, BorrowedValue, CimType, Instance,
+    Property, PropertyLike,
+};
 use super::lexical;
 
-fn check_class(instance: &Instance, classes: &[&str]) -> Result<(), CodecError> {
+fn check_class(instance: &BorrowedInstance<'_>, classes: &[&str]) -> Result<(), CodecError> {
     if classes.iter().any(|c| instance.is_class(c)) {
         Ok(())
     } else {
         Err(CodecError::WrongClass {
             expected: format!("one of {}", classes.join(", ")),
-            found: instance.class_name.clone(),
+            found: instance.class_name.to_string(),
         })
     }
 }
 
+/// Most properties a view knows.
+const MAX_KNOWN: usize = 12;
+
 /// An instance's properties, sorted in one pass into those a view knows (by their place in
-/// the view's `KNOWN` list; the first of equal names) and the others, in order. Borrowed from
-/// an instance the caller keeps, or owned when the view consumes it (nothing is cloned then).
-struct Sorted<'i> {
+/// the view's `KNOWN` list; the first of equal names) and the others, in order. The known
+/// ones stay borrowed until the view takes them: a value is copied at most once, into the
+/// view, and only when it borrows from the decoded text.
+struct Sorted<'a> {
     known_names: &'static [&'static str],
-    known: Vec<Option<Cow<'i, Property>>>,
+    known: [Option<BorrowedProperty<'a>>; MAX_KNOWN],
     other: Vec<Property>,
 }
 
-impl<'i> Sorted<'i> {
-    fn new(
-        properties: impl Iterator<Item = Cow<'i, Property>>,
-        known_names: &'static [&'static str],
-    ) -> Self {
-        let mut known: Vec<Option<Cow<'i, Property>>> = vec![None; known_names.len()];
+impl<'a> Sorted<'a> {
+    fn new(properties: Vec<BorrowedProperty<'a>>, known_names: &'static [&'static str]) -> Self {
+        let mut known: [Option<BorrowedProperty<'a>>; MAX_KNOWN] = Default::default();
         let mut other = Vec::new();
         for p in properties {
             // The known names are ASCII: an ASCII name matches one only at the same length.
@@ -53,11 +56,9 @@ impl<'i> Sorted<'i> {
                     lexical::names_equal(k, &p.name)
                 }
             });
-            match slot {
-                Some(slot) => {
-                    if let Some(entry) = known.get_mut(slot) {
-                        entry.get_or_insert(p);
-                    }
+            match slot.and_then(|slot| known.get_mut(slot)) {
+                Some(entry) => {
+                    entry.get_or_insert(p);
                 }
                 None => other.push(p.into_owned()),
             }
@@ -74,35 +75,42 @@ impl<'i> Sorted<'i> {
     }
 
     /// The property of this known name, if the instance has it.
-    fn get(&self, name: &str) -> Option<&Property> {
+    fn get(&self, name: &str) -> Option<&BorrowedProperty<'a>> {
         self.slot(name)
             .and_then(|slot| self.known.get(slot))
-            .and_then(|p| p.as_deref())
+            .and_then(Option::as_ref)
     }
 
-    /// A `string[]` property without NULL elements, moved out when owned (the common case
-    /// costs no copy); everything else goes through [`Instance::string_array_of`].
-    fn take_string_array(&mut self, name: &str) -> Result<Option<Vec<String>>, CodecError> {
-        let taken = self
-            .slot(name)
+    /// The property of this known name, moved out.
+    fn take(&mut self, name: &str) -> Option<BorrowedProperty<'a>> {
+        self.slot(name)
             .and_then(|slot| self.known.get_mut(slot))
-            .and_then(Option::take);
-        match taken {
-            Some(Cow::Owned(Property {
+            .and_then(Option::take)
+    }
+
+    /// A `string` scalar, moved out: [`Instance::string`]'s answer, copying the text only
+    /// when it borrows.
+    fn take_string(&mut self, name: &str) -> Result<Option<String>, CodecError> {
+        match self.take(name) {
+            Some(BorrowedProperty {
                 cim_type: CimType::String,
-                is_array: true,
-                value: PropertyValue::Array(items),
+                is_array: false,
+                value: BorrowedValue::Scalar(text),
                 ..
-            })) if items.iter().all(Option::is_some) => {
-                Ok(Some(items.into_iter().flatten().collect()))
-            }
-            other => Instance::string_array_of(other.as_deref()),
+            }) => Ok(Some(text.into_owned())),
+            other => Instance::string_of(other.as_ref()),
         }
+    }
+
+    /// A `string[]` property without NULL elements, moved out: [`Instance::string_array`]'s
+    /// answer.
+    fn take_string_array(&mut self, name: &str) -> Result<Option<Vec<String>>, CodecError> {
+        take_string_array(self.take(name))
     }
 }
 
-fn narrow<T: TryFrom<u64>>(
-    property: Option<&Property>,
+fn narrow<T: TryFrom<u64>, P: PropertyLike>(
+    property: Option<&P>,
     name: &str,
     target: CimType,
 ) -> Result<Option<T>, CodecError> {
@@ -110,7 +118,7 @@ fn narrow<T: TryFrom<u64>>(
         return Ok(None);
     };
     T::try_from(value).map(Some).map_err(|_| {
-        let declared = property.map_or(target, |p| p.cim_type);
+        let declared = property.map_or(target, PropertyLike::cim_type);
         invalid_value(
             name,
             declared,
@@ -218,32 +226,46 @@ impl PoolSettingData {
     /// Reads the view; `WrongClass` for other classes, `WrongShape`/`InvalidValue` for known
     /// properties of the wrong type or out of range (`ResourceType` must fit a `uint16`).
     pub fn from_instance(i: &Instance) -> Result<Self, CodecError> {
-        check_class(i, Self::CLASSES).map_err(CodecError::bounded)?;
-        let sorted = Sorted::new(i.properties.iter().map(Cow::Borrowed), Self::KNOWN);
-        Self::read(i.class_name.clone(), sorted).map_err(CodecError::bounded)
-    }
-
-    fn read(class_name: String, s: Sorted<'_>) -> Result<Self, CodecError> {
-        let string = |name| Instance::string_of(s.get(name));
-        Ok(PoolSettingData {
-            class_name,
-            instance_id: string("InstanceID")?,
-            pool_id: string("PoolID")?,
-            element_name: string("ElementName")?,
-            resource_type: narrow(s.get("ResourceType"), "ResourceType", CimType::Uint16)?,
-            other_resource_type: string("OtherResourceType")?,
-            resource_subtype: string("ResourceSubType")?,
-            notes: string("Notes")?,
-            other: s.other,
-        })
+        Self::from_borrowed(BorrowedInstance::from(i))
     }
 
     /// [`from_instance`](Self::from_instance), consuming the instance: its values are moved
     /// into the view, not copied.
     pub fn from_owned(i: Instance) -> Result<Self, CodecError> {
+        Self::from_borrowed(BorrowedInstance::from(i))
+    }
+
+    /// [`from_instance`](Self::from_instance) of a [`decode_borrowed`](super::decode_borrowed)
+    /// result: each text is copied once, into the view (moved when it is owned already).
+    pub fn from_borrowed(i: BorrowedInstance<'_>) -> Result<Self, CodecError> {
         check_class(&i, Self::CLASSES).map_err(CodecError::bounded)?;
-        let sorted = Sorted::new(i.properties.into_iter().map(Cow::Owned), Self::KNOWN);
-        Self::read(i.class_name, sorted).map_err(CodecError::bounded)
+        let sorted = Sorted::new(i.properties, Self::KNOWN);
+        Self::read(i.class_name.into_owned(), sorted).map_err(CodecError::bounded)
+    }
+
+    /// Decodes `text` straight into the view: [`decode_borrowed`](super::decode_borrowed)
+    /// then [`from_borrowed`](Self::from_borrowed), the same answer and the same errors as
+    /// `decode` then [`from_owned`](Self::from_owned).
+    pub fn decode(text: &str) -> Result<Self, CodecError> {
+        Self::from_borrowed(super::decode_borrowed(text)?)
+    }
+
+    fn read(class_name: String, mut s: Sorted<'_>) -> Result<Self, CodecError> {
+        let instance_id = s.take_string("InstanceID")?;
+        let pool_id = s.take_string("PoolID")?;
+        let element_name = s.take_string("ElementName")?;
+        let resource_type = narrow(s.get("ResourceType"), "ResourceType", CimType::Uint16)?;
+        Ok(PoolSettingData {
+            class_name,
+            instance_id,
+            pool_id,
+            element_name,
+            resource_type,
+            other_resource_type: s.take_string("OtherResourceType")?,
+            resource_subtype: s.take_string("ResourceSubType")?,
+            notes: s.take_string("Notes")?,
+            other: s.other,
+        })
     }
 
     /// The instance: known properties with their CIM types, then `other`.
@@ -336,33 +358,51 @@ impl AllocationSettingData {
     /// properties of the wrong type or out of range (`ResourceType` must fit a `uint16`,
     /// `Weight` a `uint32`; `HostResource` is a `string[]` without NULL elements).
     pub fn from_instance(i: &Instance) -> Result<Self, CodecError> {
-        check_class(i, Self::CLASSES).map_err(CodecError::bounded)?;
-        let sorted = Sorted::new(i.properties.iter().map(Cow::Borrowed), Self::KNOWN);
-        Self::read(i.class_name.clone(), sorted).map_err(CodecError::bounded)
+        Self::from_borrowed(BorrowedInstance::from(i))
     }
 
     /// [`from_instance`](Self::from_instance), consuming the instance: its values are moved
     /// into the view, not copied.
     pub fn from_owned(i: Instance) -> Result<Self, CodecError> {
+        Self::from_borrowed(BorrowedInstance::from(i))
+    }
+
+    /// [`from_instance`](Self::from_instance) of a [`decode_borrowed`](super::decode_borrowed)
+    /// result: each text is copied once, into the view (moved when it is owned already).
+    pub fn from_borrowed(i: BorrowedInstance<'_>) -> Result<Self, CodecError> {
         check_class(&i, Self::CLASSES).map_err(CodecError::bounded)?;
-        let sorted = Sorted::new(i.properties.into_iter().map(Cow::Owned), Self::KNOWN);
-        Self::read(i.class_name, sorted).map_err(CodecError::bounded)
+        let sorted = Sorted::new(i.properties, Self::KNOWN);
+        Self::read(i.class_name.into_owned(), sorted).map_err(CodecError::bounded)
+    }
+
+    /// Decodes `text` straight into the view: [`decode_borrowed`](super::decode_borrowed)
+    /// then [`from_borrowed`](Self::from_borrowed), the same answer and the same errors as
+    /// `decode` then [`from_owned`](Self::from_owned) — what a service does with an
+    /// embedded allocation, without an owned instance in between.
+    pub fn decode(text: &str) -> Result<Self, CodecError> {
+        Self::from_borrowed(super::decode_borrowed(text)?)
     }
 
     fn read(class_name: String, mut s: Sorted<'_>) -> Result<Self, CodecError> {
         let host_resource = s.take_string_array("HostResource")?;
-        let string = |name| Instance::string_of(s.get(name));
+        let instance_id = s.take_string("InstanceID")?;
+        let pool_id = s.take_string("PoolID")?;
+        let element_name = s.take_string("ElementName")?;
+        let resource_type = narrow(s.get("ResourceType"), "ResourceType", CimType::Uint16)?;
+        let other_resource_type = s.take_string("OtherResourceType")?;
+        let resource_subtype = s.take_string("ResourceSubType")?;
+        let allocation_units = s.take_string("AllocationUnits")?;
         let unsigned = |name| Instance::unsigned_of(s.get(name));
         Ok(AllocationSettingData {
             class_name,
-            instance_id: string("InstanceID")?,
-            pool_id: string("PoolID")?,
-            element_name: string("ElementName")?,
-            resource_type: narrow(s.get("ResourceType"), "ResourceType", CimType::Uint16)?,
-            other_resource_type: string("OtherResourceType")?,
-            resource_subtype: string("ResourceSubType")?,
+            instance_id,
+            pool_id,
+            element_name,
+            resource_type,
+            other_resource_type,
+            resource_subtype,
             host_resource,
-            allocation_units: string("AllocationUnits")?,
+            allocation_units,
             virtual_quantity: unsigned("VirtualQuantity")?,
             reservation: unsigned("Reservation")?,
             limit: unsigned("Limit")?,

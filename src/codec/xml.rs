@@ -29,17 +29,65 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
 use super::error::{invalid_value, quote, CodecError, Position};
-use super::instance::{CimType, Instance, Property, PropertyValue};
+use super::instance::{
+    BorrowedInstance, BorrowedProperty, BorrowedValue, CimType, Instance, Property, PropertyValue,
+};
 use super::lexical;
 use super::path::{self, KeyValue, Keys, ObjectPath};
 use super::Limits;
 
-/// The attributes an element carries that the grammar reads, by name; values borrow from
-/// the input unless unescaping changed them.
-type Attrs<'a> = Vec<(&'static str, Cow<'a, str>)>;
+/// The attributes an element carries that the grammar reads, by their place in
+/// [`READ_ATTRIBUTES`]; values borrow from the input unless unescaping changed them. A fixed
+/// array: reading an element's attributes allocates nothing.
+#[derive(Default)]
+struct Attrs<'a>([Option<Cow<'a, str>>; 4]);
+
+/// Most attributes [`Parser::attributes`] reads without quick-xml's iterator.
+const FAST_ATTRIBUTES: usize = 8;
 
 /// The only attributes the `INSTANCE` grammar reads; see [`Parser::attributes`].
 const READ_ATTRIBUTES: [&str; 4] = ["NAME", "TYPE", "CLASSNAME", "VALUETYPE"];
+
+impl<'a> Attrs<'a> {
+    fn slot(name: &str) -> Option<usize> {
+        READ_ATTRIBUTES.iter().position(|k| *k == name)
+    }
+
+    /// Keeps `value` when `key` is one of [`READ_ATTRIBUTES`] (the first one wins; quick-xml
+    /// refuses duplicates before this is reached).
+    fn keep(&mut self, key: &[u8], value: Cow<'a, str>) {
+        if let Some(slot) = READ_ATTRIBUTES.iter().position(|k| k.as_bytes() == key) {
+            if let Some(entry) = self.0.get_mut(slot) {
+                entry.get_or_insert(value);
+            }
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        Self::slot(name)
+            .and_then(|slot| self.0.get(slot))
+            .and_then(|v| v.as_deref())
+    }
+
+    fn take(&mut self, name: &str) -> Option<Cow<'a, str>> {
+        Self::slot(name)
+            .and_then(|slot| self.0.get_mut(slot))
+            .and_then(Option::take)
+    }
+}
+
+/// What one pass over the whole document found, so that values need not be scanned one by
+/// one when the document holds nothing that unescaping, normalisation or the character check
+/// would act on (see [`Parser::unescape`]).
+#[derive(Clone, Copy)]
+pub(super) struct DocumentScan {
+    /// A CR, a byte below 0x20 other than tab and LF, or 0xEF anywhere.
+    pub(super) unusual: bool,
+    /// A tab or LF anywhere (attribute values turn them into spaces).
+    pub(super) tab_or_lf: bool,
+    /// An `&` anywhere.
+    pub(super) ampersand: bool,
+}
 
 /// A simplified event. Names and text borrow from the input whenever they can.
 enum Ev<'a> {
@@ -90,7 +138,7 @@ struct Parser<'a> {
     /// The text being decoded (without a byte-order mark).
     text: &'a str,
     reader: Reader<&'a [u8]>,
-    limits: &'a Limits,
+    limits: Limits,
     /// Added to reader offsets: the length of a byte-order mark stripped before parsing.
     base: usize,
     depth: usize,
@@ -100,11 +148,17 @@ struct Parser<'a> {
     seen_content: bool,
     /// An `Empty` event was returned as a start; its end is still to be returned.
     pending_end: bool,
+    /// What the whole text holds.
+    document: DocumentScan,
 }
 
 /// Decodes one CIM-XML `INSTANCE`. `text` has had any byte-order mark removed; `base` is the
 /// length of what was removed, so that offsets refer to the caller's text.
-pub(crate) fn decode(text: &str, base: usize, limits: &Limits) -> Result<Instance, CodecError> {
+pub(crate) fn decode<'a>(
+    text: &'a str,
+    base: usize,
+    limits: &Limits,
+) -> Result<BorrowedInstance<'a>, CodecError> {
     let mut reader = Reader::from_str(text);
     let config = reader.config_mut();
     config.expand_empty_elements = true;
@@ -114,21 +168,19 @@ pub(crate) fn decode(text: &str, base: usize, limits: &Limits) -> Result<Instanc
     let mut parser = Parser {
         text,
         reader,
-        limits,
+        limits: limits.clone(),
         base,
         depth: 0,
         open: Vec::new(),
         seen_content: false,
         pending_end: false,
+        document: scan_document(text.as_bytes()),
     };
     parser.document()
 }
 
 fn attr<'x>(attrs: &'x Attrs<'_>, name: &str) -> Option<&'x str> {
-    attrs
-        .iter()
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.as_ref())
+    attrs.get(name)
 }
 
 fn required_attr<'x>(
@@ -140,6 +192,32 @@ fn required_attr<'x>(
         element: element.to_string(),
         attribute: name.to_string(),
     })
+}
+
+/// A required attribute that holds a CIM name, moved out of `attrs` (borrowed from the input
+/// when it is there unchanged).
+fn required_name<'a>(
+    attrs: &mut Attrs<'a>,
+    element: &str,
+    attribute: &str,
+    what: &str,
+    offset: usize,
+) -> Result<Cow<'a, str>, CodecError> {
+    let name = attrs
+        .take(attribute)
+        .ok_or_else(|| CodecError::MissingAttribute {
+            element: element.to_string(),
+            attribute: attribute.to_string(),
+        })?;
+    if lexical::is_identifier(&name) {
+        Ok(name)
+    } else {
+        Err(CodecError::InvalidName {
+            what: what.to_string(),
+            name: quote(&name),
+            position: Position::Offset(offset),
+        })
+    }
 }
 
 fn cim_name(what: &str, name: &str, offset: usize) -> Result<String, CodecError> {
@@ -167,7 +245,7 @@ fn normalize_newlines(raw: Cow<'_, str>) -> Cow<'_, str> {
 /// (single bytes below 0x20) and U+FFFE/U+FFFF (`EF BF BE`/`EF BF BF`) are excluded, so a
 /// branch-free pass over 32-byte chunks (which the compiler vectorises) finds the first chunk
 /// that may hold one, and only from there are characters decoded and checked.
-fn first_non_xml_char(text: &str) -> Option<char> {
+pub(super) fn first_non_xml_char(text: &str) -> Option<char> {
     let bytes = text.as_bytes();
     let chunk = bytes.chunks(32).position(|c| {
         c.iter()
@@ -185,7 +263,9 @@ fn first_non_xml_char(text: &str) -> Option<char> {
 /// anything else (an unknown or unterminated entity, a malformed character reference) is
 /// handed to quick-xml's own `unescape` for the whole text, so that the result, and every
 /// error, is exactly quick-xml's (`tests/codec.rs` checks the two agree on generated text).
-fn unescape_references(raw: &str) -> Result<Cow<'_, str>, quick_xml::escape::EscapeError> {
+pub(super) fn unescape_references(
+    raw: &str,
+) -> Result<Cow<'_, str>, quick_xml::escape::EscapeError> {
     let bytes = raw.as_bytes();
     let Some(first) = bytes.iter().position(|&b| b == b'&') else {
         return Ok(Cow::Borrowed(raw));
@@ -283,10 +363,26 @@ fn scan(bytes: &[u8]) -> Scan {
     }
 }
 
+/// [`DocumentScan`] of the whole text: one branch-free pass that the compiler vectorises.
+pub(super) fn scan_document(bytes: &[u8]) -> DocumentScan {
+    let (mut unusual, mut tab_or_lf, mut amp) = (0u8, 0u8, 0u8);
+    for &b in bytes {
+        unusual |=
+            u8::from(b < 0x20) & u8::from(b != b'\t') & u8::from(b != b'\n') | u8::from(b == 0xEF);
+        tab_or_lf |= u8::from(b == b'\t') | u8::from(b == b'\n');
+        amp |= u8::from(b == b'&');
+    }
+    DocumentScan {
+        unusual: unusual != 0,
+        tab_or_lf: tab_or_lf != 0,
+        ampersand: amp != 0,
+    }
+}
+
 /// A case-insensitive hash of a CIM name (FNV-1a over its lower-cased characters), for
 /// duplicate detection without allocating. Both paths hash the same characters, so that
 /// names equal by `names_equal` hash equally.
-fn name_hash(name: &str) -> u64 {
+pub(super) fn name_hash(name: &str) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut add = |c: char| {
         hash ^= u64::from(u32::from(c));
@@ -357,7 +453,18 @@ impl<'a> Parser<'a> {
         offset: usize,
         normalize_attr: bool,
     ) -> Result<Cow<'a, str>, CodecError> {
-        let found = scan(raw.as_bytes());
+        // Every value is a piece of the document: when the document holds no CR, no control
+        // character but tab and LF and no 0xEF byte (and, for attribute values, no tab or LF
+        // either), only an `&` can make a value need work.
+        let found = if self.document.unusual || (normalize_attr && self.document.tab_or_lf) {
+            scan(raw.as_bytes())
+        } else {
+            Scan {
+                carriage_return: false,
+                ampersand: self.document.ampersand && raw.as_bytes().contains(&b'&'),
+                control: false,
+            }
+        };
         let mut text = raw;
         if found.carriage_return {
             text = normalize_newlines(text);
@@ -405,19 +512,81 @@ impl<'a> Parser<'a> {
     /// (syntax, duplicates, entity references, characters), but the others — WMI's
     /// `CLASSORIGIN`, `PROPAGATED`, ... — are dropped at once, so that an element with
     /// thousands of attributes costs no memory.
+    ///
+    /// The common case — at most [`FAST_ATTRIBUTES`] attributes, each `name="value"` or
+    /// `name='value'` with a name of ASCII letters, digits, `_`, `:`, `-` or `.`, no two names
+    /// equal — is read here, straight from the input; anything else (other spacing, other
+    /// names, more attributes, any error) goes through quick-xml's attribute iterator, so
+    /// that what is accepted, and every error, is exactly quick-xml's.
     fn attributes(&self, start: &BytesStart<'_>, offset: usize) -> Result<Attrs<'a>, CodecError> {
-        let mut attrs = Vec::new();
+        if let Some(raw) = self.borrowed(start.attributes_raw()) {
+            if let Some(attrs) = self.fast_attributes(raw, offset) {
+                return attrs;
+            }
+        }
+        let mut attrs = Attrs::default();
         for attribute in start.attributes() {
             let attribute =
                 attribute.map_err(|e| self.xml_error(offset, format!("bad attribute: {e}")))?;
             let raw = self.text_of(&attribute.value, offset)?;
             let value = self.unescape(raw, offset, true)?;
-            let key = attribute.key.as_ref();
-            if let Some(name) = READ_ATTRIBUTES.iter().find(|k| k.as_bytes() == key) {
-                attrs.push((*name, value));
-            }
+            attrs.keep(attribute.key.as_ref(), value);
         }
         Ok(attrs)
+    }
+
+    /// The attributes of `raw` (what follows an element's name) when they take the common
+    /// form described at [`Parser::attributes`]; `None` when they do not, and nothing is
+    /// decided yet.
+    fn fast_attributes(
+        &self,
+        raw: &'a str,
+        offset: usize,
+    ) -> Option<Result<Attrs<'a>, CodecError>> {
+        let bytes = raw.as_bytes();
+        let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+        let is_name = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.');
+        let mut keys: [&[u8]; FAST_ATTRIBUTES] = [&[]; FAST_ATTRIBUTES];
+        let mut count = 0;
+        let mut values: [(usize, usize); FAST_ATTRIBUTES] = [(0, 0); FAST_ATTRIBUTES];
+        let mut at = 0;
+        loop {
+            while bytes.get(at).is_some_and(|&b| is_space(b)) {
+                at += 1;
+            }
+            if at == bytes.len() {
+                break;
+            }
+            let key_start = at;
+            while bytes.get(at).is_some_and(|&b| is_name(b)) {
+                at += 1;
+            }
+            let key = bytes.get(key_start..at)?;
+            if key.is_empty() || bytes.get(at) != Some(&b'=') || count == FAST_ATTRIBUTES {
+                return None;
+            }
+            let quote = *bytes.get(at + 1).filter(|&&q| q == b'"' || q == b'\'')?;
+            let value_start = at + 2;
+            let len = bytes.get(value_start..)?.iter().position(|&b| b == quote)?;
+            if keys.get(..count)?.contains(&key) {
+                return None;
+            }
+            *keys.get_mut(count)? = key;
+            *values.get_mut(count)? = (value_start, value_start + len);
+            count += 1;
+            at = value_start + len + 1;
+        }
+        // The syntax is sound and the names unique: from here on the answer is final.
+        let mut attrs = Attrs::default();
+        for (key, (from, to)) in keys.iter().zip(values).take(count) {
+            // Quotes are ASCII, so the value's bounds are character boundaries.
+            let value = raw.get(from..to)?;
+            match self.unescape(Cow::Borrowed(value), offset, true) {
+                Ok(value) => attrs.keep(key, value),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        Some(Ok(attrs))
     }
 
     fn start_event(
@@ -653,14 +822,14 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn document(&mut self) -> Result<Instance, CodecError> {
+    fn document(&mut self) -> Result<BorrowedInstance<'a>, CodecError> {
         let instance = loop {
             match self.next()? {
                 Ev::Start {
                     name,
                     attrs,
                     offset,
-                } if name == "INSTANCE" => break self.instance(&attrs, offset)?,
+                } if name == "INSTANCE" => break self.instance(attrs, offset)?,
                 Ev::Start { name, offset, .. } => {
                     return Err(CodecError::UnexpectedElement {
                         element: name.into_owned(),
@@ -698,18 +867,18 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn instance(&mut self, attrs: &Attrs<'_>, offset: usize) -> Result<Instance, CodecError> {
-        let class_name = cim_name(
-            "class name",
-            required_attr(attrs, "INSTANCE", "CLASSNAME")?,
-            offset,
-        )?;
-        let mut properties: Vec<Property> = Vec::new();
+    fn instance(
+        &mut self,
+        mut attrs: Attrs<'a>,
+        offset: usize,
+    ) -> Result<BorrowedInstance<'a>, CodecError> {
+        let class_name = required_name(&mut attrs, "INSTANCE", "CLASSNAME", "class name", offset)?;
+        let mut properties: Vec<BorrowedProperty<'a>> = Vec::new();
         // Case-insensitive hashes of the names so far (at most `max_properties`); a hit is
         // confirmed by comparing names.
         let mut seen: Vec<u64> = Vec::new();
         loop {
-            let (element, attrs, offset) = match self.child("INSTANCE")? {
+            let (element, mut attrs, offset) = match self.child("INSTANCE")? {
                 Child::End => break,
                 Child::Start {
                     name,
@@ -720,15 +889,12 @@ impl<'a> Parser<'a> {
             match element.as_ref() {
                 "QUALIFIER" if properties.is_empty() => self.qualifier(&attrs)?,
                 "PROPERTY" | "PROPERTY.ARRAY" | "PROPERTY.REFERENCE" => {
-                    let name = cim_name(
-                        "property name",
-                        required_attr(&attrs, &element, "NAME")?,
-                        offset,
-                    )?;
+                    let name =
+                        required_name(&mut attrs, &element, "NAME", "property name", offset)?;
                     if properties.len() >= self.limits.max_properties {
                         return Err(CodecError::TooManyProperties {
                             limit: self.limits.max_properties,
-                            property: name,
+                            property: name.into_owned(),
                             position: Position::Offset(offset),
                         });
                     }
@@ -740,7 +906,7 @@ impl<'a> Parser<'a> {
                     seen.push(hash);
                     if duplicate {
                         return Err(CodecError::DuplicateProperty {
-                            name,
+                            name: name.into_owned(),
                             position: Position::Offset(offset),
                         });
                     }
@@ -767,7 +933,7 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        Ok(Instance {
+        Ok(BorrowedInstance {
             class_name,
             properties,
         })
@@ -828,20 +994,40 @@ impl<'a> Parser<'a> {
     fn typed_value(
         property: &str,
         cim_type: CimType,
-        raw: Cow<'_, str>,
-    ) -> Result<String, CodecError> {
-        let text = if lexical::trims(cim_type) {
-            lexical::trim_xml_space(&raw)
-        } else {
-            &raw
+        raw: Cow<'a, str>,
+    ) -> Result<Cow<'a, str>, CodecError> {
+        if cim_type == CimType::String {
+            return Ok(raw);
+        }
+        let check = |text: &str| {
+            lexical::check_value(cim_type, text)
+                .map_err(|reason| invalid_value(property, cim_type, text, reason))
         };
-        lexical::check_value(cim_type, text)
-            .map_err(|reason| invalid_value(property, cim_type, text, reason))?;
-        Ok(if text.len() == raw.len() {
-            raw.into_owned()
-        } else {
-            text.to_string()
-        })
+        let trims = lexical::trims(cim_type);
+        match raw {
+            Cow::Borrowed(raw) => {
+                let text = if trims {
+                    lexical::trim_xml_space(raw)
+                } else {
+                    raw
+                };
+                check(text)?;
+                Ok(Cow::Borrowed(text))
+            }
+            Cow::Owned(raw) => {
+                let text = if trims {
+                    lexical::trim_xml_space(&raw)
+                } else {
+                    &raw
+                };
+                check(text)?;
+                Ok(Cow::Owned(if text.len() == raw.len() {
+                    raw
+                } else {
+                    text.to_string()
+                }))
+            }
+        }
     }
 
     /// Reads the children shared by all three property kinds: `QUALIFIER*` then at most one
@@ -851,12 +1037,12 @@ impl<'a> Parser<'a> {
         element: &str,
         property: &str,
         value_element: &str,
-        mut read: impl FnMut(&mut Self, usize) -> Result<PropertyValue, CodecError>,
-    ) -> Result<PropertyValue, CodecError> {
+        mut read: impl FnMut(&mut Self, usize) -> Result<BorrowedValue<'a>, CodecError>,
+    ) -> Result<BorrowedValue<'a>, CodecError> {
         let mut value = None;
         loop {
             match self.child(element)? {
-                Child::End => return Ok(value.unwrap_or(PropertyValue::Null)),
+                Child::End => return Ok(value.unwrap_or(BorrowedValue::Null)),
                 Child::Start {
                     name,
                     attrs,
@@ -880,14 +1066,18 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn property(&mut self, name: String, attrs: &Attrs<'_>) -> Result<Property, CodecError> {
+    fn property(
+        &mut self,
+        name: Cow<'a, str>,
+        attrs: &Attrs<'_>,
+    ) -> Result<BorrowedProperty<'a>, CodecError> {
         let cim_type = self.declared_type("PROPERTY", &name, attrs)?;
         let owner = Owner::Property(&name);
         let value = self.property_content("PROPERTY", &name, "VALUE", |p, _| {
             let raw = p.text_content("VALUE", owner)?;
-            Self::typed_value(&name, cim_type, raw).map(PropertyValue::Scalar)
+            Self::typed_value(&name, cim_type, raw).map(BorrowedValue::Scalar)
         })?;
-        Ok(Property {
+        Ok(BorrowedProperty {
             name,
             cim_type,
             is_array: false,
@@ -895,15 +1085,19 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn property_array(&mut self, name: String, attrs: &Attrs<'_>) -> Result<Property, CodecError> {
+    fn property_array(
+        &mut self,
+        name: Cow<'a, str>,
+        attrs: &Attrs<'_>,
+    ) -> Result<BorrowedProperty<'a>, CodecError> {
         let cim_type = self.declared_type("PROPERTY.ARRAY", &name, attrs)?;
         let owner = Owner::Property(&name);
         let value =
             self.property_content("PROPERTY.ARRAY", &name, "VALUE.ARRAY", |p, offset| {
                 p.value_array(owner, Some((&name, cim_type)), offset)
-                    .map(PropertyValue::Array)
+                    .map(BorrowedValue::Array)
             })?;
-        Ok(Property {
+        Ok(BorrowedProperty {
             name,
             cim_type,
             is_array: true,
@@ -918,7 +1112,7 @@ impl<'a> Parser<'a> {
         owner: Owner<'_>,
         typed: Option<(&str, CimType)>,
         array_offset: usize,
-    ) -> Result<Vec<Option<String>>, CodecError> {
+    ) -> Result<Vec<Option<Cow<'a, str>>>, CodecError> {
         let mut items = Vec::new();
         loop {
             let (name, offset) = match self.child("VALUE.ARRAY")? {
@@ -937,7 +1131,7 @@ impl<'a> Parser<'a> {
                     let raw = self.text_content("VALUE", owner)?;
                     items.push(Some(match typed {
                         Some((property, cim_type)) => Self::typed_value(property, cim_type, raw)?,
-                        None => raw.into_owned(),
+                        None => raw,
                     }));
                 }
                 "VALUE.NULL" => {
@@ -955,7 +1149,10 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn property_reference(&mut self, name: String) -> Result<Property, CodecError> {
+    fn property_reference(
+        &mut self,
+        name: Cow<'a, str>,
+    ) -> Result<BorrowedProperty<'a>, CodecError> {
         let owner = Owner::Property(&name);
         let value = self.property_content(
             "PROPERTY.REFERENCE",
@@ -963,10 +1160,10 @@ impl<'a> Parser<'a> {
             "VALUE.REFERENCE",
             |p, offset| {
                 let path = p.value_reference(owner, offset)?;
-                Ok(PropertyValue::Reference(path.render()))
+                Ok(BorrowedValue::Reference(Cow::Owned(path.render())))
             },
         )?;
-        Ok(Property {
+        Ok(BorrowedProperty {
             name,
             cim_type: CimType::Reference,
             is_array: false,

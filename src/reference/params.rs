@@ -1,10 +1,13 @@
 //! Parameter extraction (ARG-002) and the reading of embedded instances (EMB-001..003).
 //!
-//! Every embedded-instance string is parsed by the codec ([`crate::codec::decode`]) and read
-//! through its typed views; nothing here matches on the text itself. This is the only file of
-//! the reference implementation that knows the codec's API.
+//! Every embedded-instance string is parsed by the codec straight into its typed views
+//! ([`AllocationSettingData::decode`], [`PoolSettingData::decode`]); nothing here matches on
+//! the text itself. This is the only file of the reference implementation that knows the
+//! codec's API.
 
-use crate::codec::{decode, AllocationSettingData, CodecError, PoolSettingData};
+use crate::codec::{
+    encode, AllocationSettingData, CimType, CodecError, Encoding, Instance, PoolSettingData,
+};
 use crate::sut::{MethodCall, ObjectPath, ParamValue};
 
 /// The input parameters of one call, checked against the method's signature.
@@ -155,8 +158,7 @@ fn describe(what: &str, error: &CodecError) -> String {
 
 /// Decodes `PoolSettings` (EMB-001..003): one instance of a pool setting data class.
 pub(crate) fn pool_settings(what: &str, text: &str) -> Result<PoolSettings, String> {
-    let instance = decode(text).map_err(|e| describe(what, &e))?;
-    let typed = PoolSettingData::from_owned(instance).map_err(|e| describe(what, &e))?;
+    let typed = PoolSettingData::decode(text).map_err(|e| describe(what, &e))?;
     Ok(PoolSettings {
         pool_id: typed.pool_id,
         element_name: typed.element_name,
@@ -168,8 +170,7 @@ pub(crate) fn pool_settings(what: &str, text: &str) -> Result<PoolSettings, Stri
 /// Decodes one allocation (EMB-001..003): one instance of a resource allocation setting data
 /// class.
 pub(crate) fn allocation(what: &str, text: &str) -> Result<Allocation, String> {
-    let instance = decode(text).map_err(|e| describe(what, &e))?;
-    let typed = AllocationSettingData::from_owned(instance).map_err(|e| describe(what, &e))?;
+    let typed = AllocationSettingData::decode(text).map_err(|e| describe(what, &e))?;
     Ok(Allocation {
         resource_type: typed.resource_type,
         resource_subtype: typed.resource_subtype,
@@ -177,6 +178,23 @@ pub(crate) fn allocation(what: &str, text: &str) -> Result<Allocation, String> {
         limit: typed.limit,
         host_resource: typed.host_resource,
     })
+}
+
+/// The `Error` output parameter of a refusal for an invalid parameter: one `CIM_Error`
+/// embedded instance (compact CIM-XML, as DSP0200 carries CIM_Error instances) whose
+/// `Message` says what was wrong — for an embedded instance, the codec's own account, naming
+/// the element, attribute, property or value and where it was. See spec/embedded-instances.md.
+pub(crate) fn error_instance(status: u32, message: &str) -> String {
+    let instance = Instance::new("CIM_Error")
+        .with_scalar("CIMStatusCode", CimType::Uint32, status.to_string())
+        .with_scalar(
+            "CIMStatusCodeDescription",
+            CimType::String,
+            "CIM_ERR_INVALID_PARAMETER",
+        )
+        .with_scalar("Message", CimType::String, message)
+        .with_scalar("OwningEntity", CimType::String, "poolcheck-reference");
+    encode(&instance, Encoding::CimXml)
 }
 
 /// At most 64 characters of a caller-supplied value, for messages.

@@ -1,0 +1,460 @@
+//! The common case of CIM-XML decoding, straight from quick-xml's events into a
+//! [`BorrowedInstance`]: no event layer in between, no allocation per value.
+//!
+//! [`decode`] reads the documents services actually receive — one `INSTANCE` of `PROPERTY`
+//! and `PROPERTY.ARRAY` elements with their values, as WMI's `GetText(1)` and pywbem write
+//! them — in one flat loop over quick-xml's reader (configured exactly as the full decoder
+//! in [`super::xml`] configures it), parsing the few attributes it needs itself and
+//! borrowing every name and value from the input unless a reference had to be unescaped.
+//!
+//! It only ever *accepts*. Whenever it meets anything else — an XML declaration, a comment,
+//! a processing instruction, CDATA, a qualifier, a reference property, an attribute or a
+//! character that needs more than entity unescaping, a value or name that does not pass its
+//! check, a limit reached, any error of the reader — it gives up with `None` and the full
+//! decoder reads the document from the start, so that what is refused, and every error
+//! message, is the full decoder's. When it does return an instance, it is the one the full
+//! decoder returns for the same text: `tests/codec.rs` and the fuzz smoke check this on
+//! generated and mutated documents ([`super::fuzz::check_text`]).
+
+use std::borrow::Cow;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+
+use super::instance::{BorrowedInstance, BorrowedProperty, BorrowedValue, CimType};
+use super::lexical;
+use super::Limits;
+
+/// The deepest element this path reads (`INSTANCE` > `PROPERTY.ARRAY` > `VALUE.ARRAY` >
+/// `VALUE`); with a smaller [`Limits::max_depth`] the full decoder decides.
+const DEPTH: usize = 4;
+
+/// Most attributes one element may carry on this path.
+const MAX_ATTRIBUTES: usize = 8;
+
+/// Most properties this path reads (duplicates are found by comparing names pairwise).
+const MAX_PROPERTIES: usize = 64;
+
+/// Bytes of attribute names this path reads: ASCII letters, digits, `_`, `:`, `-`, `.`.
+const ATTRIBUTE_NAME: [bool; 256] = byte_class(b"_:-.");
+
+/// Bytes of CIM identifiers: ASCII letters, digits, `_` (non-ASCII names take the full
+/// decoder).
+const IDENTIFIER: [bool; 256] = byte_class(b"_");
+
+const fn byte_class(extra: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
+        i += 1;
+    }
+    table
+}
+
+/// An ASCII CIM identifier (what [`lexical::is_identifier`] accepts, for ASCII).
+fn is_identifier(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    bytes
+        .first()
+        .is_some_and(|b| *b == b'_' || b.is_ascii_alphabetic())
+        && bytes.iter().all(|&b| IDENTIFIER[usize::from(b)])
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `w` (little-endian) that may be `&`, below 0x20 or 0xEF;
+/// the lowest one set is exact.
+fn special_mask(w: u64) -> u64 {
+    let amp = w ^ (ONES * u64::from(b'&'));
+    let ef = w ^ (ONES * 0xEF);
+    ((amp.wrapping_sub(ONES) & !amp)
+        | (ef.wrapping_sub(ONES) & !ef)
+        | (w.wrapping_sub(ONES * 0x20) & !w))
+        & HIGHS
+}
+
+/// The first byte at or after `from` that is `&`, below 0x20 or 0xEF (the lead byte of
+/// U+FFFE and U+FFFF), eight bytes at a time: in each word, the lowest byte flagged by the
+/// zero-byte and below-0x20 tests is exact (only bytes above a flagged one can be flagged
+/// wrongly).
+fn find_special(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(word) = bytes.get(at..at + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let mask = special_mask(u64::from_le_bytes(w));
+        if mask != 0 {
+            return Some(at + (mask.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    bytes
+        .get(at..)?
+        .iter()
+        .position(|&b| b == b'&' || b < 0x20 || b == 0xEF)
+        .map(|i| at + i)
+}
+
+/// The reference that follows an `&` (`rest` starts after it): its character and how many
+/// bytes of `rest` it takes. Only the forms `super::xml::unescape_references` resolves
+/// itself (and agrees with quick-xml on); `None` for anything else, and for a character
+/// reference to a character XML 1.0 cannot carry.
+fn reference(rest: &[u8]) -> Option<(char, usize)> {
+    Some(match rest {
+        [b'l', b't', b';', ..] => ('<', 3),
+        [b'g', b't', b';', ..] => ('>', 3),
+        [b'a', b'm', b'p', b';', ..] => ('&', 4),
+        [b'q', b'u', b'o', b't', b';', ..] => ('"', 5),
+        [b'a', b'p', b'o', b's', b';', ..] => ('\'', 5),
+        [b'#', b'x', digits @ ..] => {
+            let end = digits.iter().take(9).position(|&b| b == b';')?;
+            let digits = digits.get(..end)?;
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            let code = digits.iter().try_fold(0u32, |v, &d| {
+                v.checked_mul(16)?.checked_add(char::from(d).to_digit(16)?)
+            })?;
+            (char_of(code)?, end + 3)
+        }
+        [b'#', digits @ ..] => {
+            let end = digits.iter().take(9).position(|&b| b == b';')?;
+            let digits = digits.get(..end)?;
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let code = digits.iter().try_fold(0u32, |v, &d| {
+                v.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+            })?;
+            (char_of(code)?, end + 2)
+        }
+        _ => return None,
+    })
+}
+
+/// Character data or an attribute value with its references replaced, in one pass that also
+/// checks every character: tab and LF pass (in attribute values only when `attribute` is
+/// false, as the full decoder would turn them into spaces), CR, other controls and 0xEF
+/// lead bytes give `None` (the full decoder normalises or refuses them). Borrowed when
+/// nothing was replaced.
+fn unescape(raw: &str, attribute: bool) -> Option<Cow<'_, str>> {
+    let bytes = raw.as_bytes();
+    let mut out: Option<String> = None;
+    let mut done = 0;
+    let mut at = 0;
+    while let Some(i) = find_special(bytes, at) {
+        match bytes.get(i)? {
+            b'\t' | b'\n' if !attribute => at = i + 1,
+            b'&' => {
+                let (c, len) = reference(bytes.get(i + 1..)?)?;
+                let text = out.get_or_insert_with(|| String::with_capacity(raw.len()));
+                text.push_str(raw.get(done..i)?);
+                text.push(c);
+                done = i + 1 + len;
+                at = done;
+            }
+            _ => return None,
+        }
+    }
+    match out {
+        None => Some(Cow::Borrowed(raw)),
+        Some(mut text) => {
+            text.push_str(raw.get(done..)?);
+            Some(Cow::Owned(text))
+        }
+    }
+}
+
+/// The character of a character reference, when XML 1.0 can carry it.
+fn char_of(code: u32) -> Option<char> {
+    char::from_u32(code).filter(|c| lexical::is_xml_char(*c))
+}
+
+struct Fast<'a> {
+    text: &'a str,
+    reader: Reader<&'a [u8]>,
+    max_value_bytes: usize,
+}
+
+/// Decodes `text` (a byte-order mark already removed) when it takes the common form; `None`
+/// otherwise, without deciding anything.
+pub(crate) fn decode<'a>(text: &'a str, limits: &Limits) -> Option<BorrowedInstance<'a>> {
+    if limits.max_depth < DEPTH {
+        return None;
+    }
+    let mut reader = Reader::from_str(text);
+    let config = reader.config_mut();
+    config.expand_empty_elements = true;
+    config.check_end_names = true;
+    config.check_comments = true;
+    config.trim_text(false);
+    let mut fast = Fast {
+        text,
+        reader,
+        max_value_bytes: limits.max_value_bytes,
+    };
+    fast.document(limits)
+}
+
+/// Whether `bytes` is XML whitespace only.
+fn is_blank(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+impl<'a> Fast<'a> {
+    /// `bytes` as a slice of the input, when it is one.
+    fn borrowed(&self, bytes: &[u8]) -> Option<&'a str> {
+        let start = (bytes.as_ptr() as usize).checked_sub(self.text.as_ptr() as usize)?;
+        let slice = self.text.get(start..start.checked_add(bytes.len())?)?;
+        (slice.as_ptr() == bytes.as_ptr()).then_some(slice)
+    }
+
+    /// The attributes of a start tag that the grammar reads, by name: `NAME`, `TYPE`,
+    /// `CLASSNAME` (index 0, 1, 2). Every attribute must be `name="value"` or `name='value'`
+    /// with an ASCII name, separated by spaces, at most [`MAX_ATTRIBUTES`], no name twice —
+    /// a form in which quick-xml's attribute iterator accepts them and reads the same
+    /// values. No tab or line end anywhere in the tag (the full decoder normalises those).
+    fn attributes(&self, start: &BytesStart<'_>) -> Option<[Option<Cow<'a, str>>; 3]> {
+        let raw = self.borrowed(start.attributes_raw())?;
+        let bytes = raw.as_bytes();
+        // Controls (tab and line ends included) or 0xEF anywhere: the full decoder's case.
+        let escaped = match find_special(bytes, 0) {
+            None => false,
+            Some(i) if bytes.get(i) == Some(&b'&') => true,
+            Some(_) => return None,
+        };
+        // Each name's length, first and last byte: names are compared only when these agree.
+        let mut keys: [(u32, usize); MAX_ATTRIBUTES] = [(0, 0); MAX_ATTRIBUTES];
+        let mut count = 0;
+        let mut out: [Option<Cow<'a, str>>; 3] = [None, None, None];
+        let mut at = 0;
+        loop {
+            while bytes.get(at) == Some(&b' ') {
+                at += 1;
+            }
+            if at == bytes.len() {
+                return Some(out);
+            }
+            let key_start = at;
+            at += bytes
+                .get(at..)?
+                .iter()
+                .position(|&b| !ATTRIBUTE_NAME[usize::from(b)])?;
+            let key = bytes.get(key_start..at)?;
+            let (&first, &last) = (key.first()?, key.last()?);
+            if bytes.get(at) != Some(&b'=') || count == MAX_ATTRIBUTES {
+                return None;
+            }
+            let quote = *bytes.get(at + 1).filter(|&&q| q == b'"' || q == b'\'')?;
+            let value_start = at + 2;
+            let len = bytes.get(value_start..)?.iter().position(|&b| b == quote)?;
+            let signature = (key.len() as u32) << 16 | u32::from(first) << 8 | u32::from(last);
+            for &(other, other_start) in keys.get(..count)? {
+                if other == signature && bytes.get(other_start..other_start + key.len())? == key {
+                    return None;
+                }
+            }
+            *keys.get_mut(count)? = (signature, key_start);
+            count += 1;
+            // Quotes are ASCII: the bounds are character boundaries.
+            let raw_value = raw.get(value_start..value_start + len)?;
+            at = value_start + len + 1;
+            let slot = match (key.len(), first) {
+                (4, b'N') if key == b"NAME" => 0,
+                (4, b'T') if key == b"TYPE" => 1,
+                (9, b'C') if key == b"CLASSNAME" => 2,
+                _ if !escaped => continue,
+                _ => {
+                    // Not read, but checked as the full decoder checks it.
+                    unescape(raw_value, true)?;
+                    continue;
+                }
+            };
+            let value = if escaped {
+                unescape(raw_value, true)?
+            } else {
+                Cow::Borrowed(raw_value)
+            };
+            if let Some(entry) = out.get_mut(slot) {
+                *entry = Some(value);
+            }
+        }
+    }
+
+    /// The next event that is not whitespace-only text.
+    fn next(&mut self) -> Option<Event<'a>> {
+        loop {
+            match self.reader.read_event().ok()? {
+                Event::Text(t) if is_blank(&t) => {}
+                event => return Some(event),
+            }
+        }
+    }
+
+    fn document(&mut self, limits: &Limits) -> Option<BorrowedInstance<'a>> {
+        let Event::Start(start) = self.next()? else {
+            return None;
+        };
+        if start.name().as_ref() != b"INSTANCE" {
+            return None;
+        }
+        let [_, _, class] = self.attributes(&start)?;
+        let class_name = class.filter(|c| is_identifier(c))?;
+        let mut properties: Vec<BorrowedProperty<'a>> = Vec::with_capacity(16);
+        loop {
+            let start = match self.next()? {
+                Event::Start(start) => start,
+                Event::End(_) => break,
+                _ => return None,
+            };
+            let (is_array, value_element): (bool, &[u8]) = match start.name().as_ref() {
+                b"PROPERTY" => (false, b"VALUE"),
+                b"PROPERTY.ARRAY" => (true, b"VALUE.ARRAY"),
+                _ => return None,
+            };
+            let [name, type_name, _] = self.attributes(&start)?;
+            let name = name.filter(|n| is_identifier(n))?;
+            let cim_type = cim_type(&type_name?)?;
+            if cim_type == CimType::Reference
+                || properties.len() >= limits.max_properties.min(MAX_PROPERTIES)
+                || properties
+                    .iter()
+                    .any(|p| p.name.len() == name.len() && p.name.eq_ignore_ascii_case(&name))
+            {
+                return None;
+            }
+            let value = match self.next()? {
+                Event::End(_) => BorrowedValue::Null,
+                Event::Start(v)
+                    if v.name().as_ref() == value_element && v.attributes_raw().is_empty() =>
+                {
+                    let value = if is_array {
+                        BorrowedValue::Array(self.array(cim_type, limits)?)
+                    } else {
+                        BorrowedValue::Scalar(self.text_value(cim_type)?)
+                    };
+                    match self.next()? {
+                        Event::End(_) => value,
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            };
+            properties.push(BorrowedProperty {
+                name,
+                cim_type,
+                is_array,
+                value,
+            });
+        }
+        // Nothing but whitespace after the root element.
+        match self.next()? {
+            Event::Eof => Some(BorrowedInstance {
+                class_name,
+                properties,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The content of a `VALUE` (already opened) through its end tag, checked against the
+    /// property's type.
+    fn text_value(&mut self, cim_type: CimType) -> Option<Cow<'a, str>> {
+        let raw = match self.reader.read_event().ok()? {
+            Event::End(_) => "",
+            Event::Text(t) => {
+                let raw = match t.into_inner() {
+                    Cow::Borrowed(bytes) => self.borrowed(bytes)?,
+                    Cow::Owned(_) => return None,
+                };
+                match self.reader.read_event().ok()? {
+                    Event::End(_) => raw,
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        let text = unescape(raw, false)?;
+        if text.len() > self.max_value_bytes {
+            return None;
+        }
+        typed(cim_type, text)
+    }
+
+    /// The elements of a `VALUE.ARRAY` (already opened) through its end tag.
+    fn array(&mut self, cim_type: CimType, limits: &Limits) -> Option<Vec<Option<Cow<'a, str>>>> {
+        let mut items = Vec::new();
+        loop {
+            let start = match self.next()? {
+                Event::End(_) => return Some(items),
+                Event::Start(start) => start,
+                _ => return None,
+            };
+            if items.len() >= limits.max_array_len || !start.attributes_raw().is_empty() {
+                return None;
+            }
+            match start.name().as_ref() {
+                b"VALUE" => items.push(Some(self.text_value(cim_type)?)),
+                b"VALUE.NULL" => match self.next()? {
+                    Event::End(_) => items.push(None),
+                    _ => return None,
+                },
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// The CIM type of a `TYPE` attribute: the common spellings at once, the others as
+/// [`CimType::from_name`] reads them.
+fn cim_type(name: &str) -> Option<CimType> {
+    match name {
+        "string" => Some(CimType::String),
+        "uint16" => Some(CimType::Uint16),
+        "uint32" => Some(CimType::Uint32),
+        "uint64" => Some(CimType::Uint64),
+        "boolean" => Some(CimType::Boolean),
+        other => CimType::from_name(other),
+    }
+}
+
+/// The value as the full decoder keeps it: trimmed of XML whitespace for the types that
+/// trim, and valid for its type.
+fn typed(cim_type: CimType, text: Cow<'_, str>) -> Option<Cow<'_, str>> {
+    if cim_type == CimType::String {
+        return Some(text);
+    }
+    // Plain unsigned decimals (what every writer uses for integers): the range check here;
+    // anything else through the lexical rules.
+    let digits = text.as_bytes();
+    if (1..=18).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) {
+        if let Some((_, max)) = lexical::integer_range(cim_type) {
+            let value = digits
+                .iter()
+                .fold(0i128, |v, &d| v * 10 + i128::from(d - b'0'));
+            return (value <= max).then_some(text);
+        }
+    }
+    let trimmed = if lexical::trims(cim_type) {
+        lexical::trim_xml_space(&text)
+    } else {
+        &text
+    };
+    lexical::check_value(cim_type, trimmed).ok()?;
+    if trimmed.len() == text.len() {
+        return Some(text);
+    }
+    Some(match text {
+        Cow::Borrowed(t) => Cow::Borrowed(lexical::trim_xml_space(t)),
+        Cow::Owned(t) => Cow::Owned(lexical::trim_xml_space(&t).to_string()),
+    })
+}
