@@ -224,8 +224,20 @@ impl ReferenceService {
         codes::code_for(self.config.dialect, method, reason, self.quirks())
     }
 
+    /// The refusal's ReturnValue; for an invalid parameter, with an `Error` output parameter
+    /// (an embedded `CIM_Error`) whose `Message` says what was wrong.
     fn refuse(&self, method: Method, refusal: &Refusal) -> CallReply {
-        CallReply::Return(MethodReturn::code(self.code(method, refusal.reason)))
+        let mut ret = MethodReturn::code(self.code(method, refusal.reason));
+        if refusal.reason == Reason::InvalidParameter {
+            ret.out_params.push(Param {
+                name: "Error".into(),
+                value: ParamValue::String(params::error_instance(
+                    codes::CIM_ERR_INVALID_PARAMETER,
+                    &refusal.message,
+                )),
+            });
+        }
+        CallReply::Return(ret)
     }
 
     /// Validates and applies `op` now. A refusal leaves no trace, except for the partial
