@@ -7,6 +7,7 @@
 mod common;
 
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -14,11 +15,12 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use poolcheck::harness::render::render;
 use poolcheck::harness::trace::Observed;
 use poolcheck::harness::{self, run_sequence, strategy, Config, RuleStats};
+use poolcheck::model::observed::ObservedHost;
 use poolcheck::model::state::normalize;
 use poolcheck::model::{invariants, HostModel, Operation};
 use poolcheck::spec::codes::{tables, Meaning};
 use poolcheck::spec::Profile;
-use poolcheck::sut::{CallReply, PoolService, Snapshot};
+use poolcheck::sut::{CallReply, ObjectPath, PoolService, Snapshot};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
@@ -38,7 +40,9 @@ fn snapshot(service: &mut dyn PoolService) -> Snapshot {
 struct ModelStep {
     op: Operation,
     completed: bool,
-    after: Snapshot,
+    /// The host after the step, as the harness's mirror holds it, and the pools it touched.
+    after: ObservedHost,
+    touched: BTreeSet<ObjectPath>,
 }
 
 /// For each sequence: the first snapshot and every step with the host after it, recorded
@@ -55,6 +59,7 @@ fn model_inputs(
                 run_sequence(&mut *service, profile, ops, &mut RuleStats::default()).expect("runs");
             service.reset(&profile.fixture()).expect("resets");
             let first = snapshot(&mut *service);
+            let mut mirror = ObservedHost::from_snapshot(first.clone());
             let mut steps = Vec::new();
             for record in outcome.steps {
                 if let Some(call) = &record.call {
@@ -68,10 +73,12 @@ fn model_inputs(
                         }
                     }
                 }
+                let touched = mirror.replace(snapshot(&mut *service)).touched;
                 steps.push(ModelStep {
                     op: record.operation,
                     completed: matches!(record.observed, Observed::Completed { .. }),
-                    after: snapshot(&mut *service),
+                    after: mirror.clone(),
+                    touched,
                 });
             }
             (first, steps)
@@ -105,7 +112,12 @@ fn throughput(c: &mut Criterion) {
                     };
                     let expectation = model.expect(&resolved, &profile);
                     if step.completed && expectation.accepts() {
-                        black_box(model.commit(&resolved, &expectation, &step.after));
+                        black_box(model.commit(
+                            &resolved,
+                            &expectation,
+                            &step.after,
+                            &step.touched,
+                        ));
                     }
                 }
                 black_box(&model);
@@ -271,7 +283,12 @@ impl StateMachineTest for PlainTest {
         let after = snapshot(&mut *sut.service);
         assert!(invariants::check(&sut.profile, &after).is_empty());
         if completed {
-            assert!(sut.model.commit(&step, &expectation, &after).is_empty());
+            let observed = ObservedHost::from_snapshot(after.clone());
+            let every: BTreeSet<ObjectPath> = after.pools.iter().map(|p| p.path.clone()).collect();
+            assert!(sut
+                .model
+                .commit(&step, &expectation, &observed, &every)
+                .is_empty());
         }
         assert_eq!(sut.model.expected_snapshot(), after);
         sut

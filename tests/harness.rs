@@ -98,6 +98,9 @@ struct Tamper {
     inner: ReferenceService,
     on_snapshot: fn(&mut Snapshot),
     on_job: fn(&mut JobView),
+    /// Forward the reference's change reports (tampered the same way) instead of leaving
+    /// `changes` untracked: the invariants are then checked on the reported pools only.
+    incremental: bool,
 }
 
 impl PoolService for Tamper {
@@ -119,6 +122,22 @@ impl PoolService for Tamper {
         let mut snapshot = self.inner.snapshot()?;
         (self.on_snapshot)(&mut snapshot);
         Ok(snapshot)
+    }
+    fn changes(&mut self) -> Result<Option<SnapshotDelta>, ServiceError> {
+        if !self.incremental {
+            return Ok(None);
+        }
+        let Some(delta) = self.inner.changes()? else {
+            return Ok(None);
+        };
+        let mut changed = Snapshot {
+            pools: delta.changed,
+        };
+        (self.on_snapshot)(&mut changed);
+        Ok(Some(SnapshotDelta {
+            changed: changed.pools,
+            removed: delta.removed,
+        }))
     }
 }
 
@@ -142,12 +161,14 @@ fn invariants_catch_a_tampered_report(
     #[case] rule: &str,
     #[case] on_snapshot: fn(&mut Snapshot),
     #[case] on_job: fn(&mut JobView),
+    #[values(false, true)] incremental: bool,
 ) {
     let profile = Profile::built_in("reference-msvm");
     let mut service = Tamper {
         inner: ReferenceService::new(mutants::reference_config(&profile)),
         on_snapshot,
         on_job,
+        incremental,
     };
     let ops: Vec<Operation> = vec![
         create(MEMORY, 1, &[live(0)], &[qty(8)]),
@@ -251,4 +272,130 @@ fn a_crashing_call_is_a_reported_failure_not_a_panic() {
     );
     assert_eq!(failure.shrunk_steps, 1);
     let _ = PoolSel::Live(0);
+}
+
+/// The reference behind a filter on its change reports, counting full snapshots.
+struct Reports {
+    inner: Box<dyn PoolService>,
+    /// What to do to each report; `None` leaves `changes` untracked.
+    filter: Option<fn(&mut SnapshotDelta)>,
+    snapshots: usize,
+}
+
+impl PoolService for Reports {
+    fn describe(&self) -> ServiceDescription {
+        self.inner.describe()
+    }
+    fn reset(&mut self, fixture: &HostFixture) -> Result<(), ServiceError> {
+        self.inner.reset(fixture)
+    }
+    fn invoke(&mut self, call: &MethodCall) -> Result<CallReply, ServiceError> {
+        self.inner.invoke(call)
+    }
+    fn poll_job(&mut self, job: &ObjectPath) -> Result<JobView, ServiceError> {
+        self.inner.poll_job(job)
+    }
+    fn snapshot(&mut self) -> Result<Snapshot, ServiceError> {
+        self.snapshots += 1;
+        self.inner.snapshot()
+    }
+    fn changes(&mut self) -> Result<Option<SnapshotDelta>, ServiceError> {
+        let Some(filter) = self.filter else {
+            return Ok(None);
+        };
+        let mut delta = self.inner.changes()?.expect("the reference tracks changes");
+        filter(&mut delta);
+        Ok(Some(delta))
+    }
+}
+
+fn check_reports(service: &mut Reports, profile: &Profile) -> RunReport {
+    check(
+        service,
+        profile,
+        &Config {
+            cases: 200,
+            seed: 11,
+            ..Config::default()
+        },
+    )
+    .expect("harness runs")
+}
+
+#[rstest]
+fn truthful_change_reports_replace_the_full_snapshot_after_every_step(
+    #[values("reference-msvm", "reference-cim")] profile: &str,
+) {
+    let profile = Profile::built_in(profile);
+    let reference = || -> Box<dyn PoolService> {
+        Box::new(ReferenceService::new(mutants::reference_config(&profile)))
+    };
+    let mut tracked = Reports {
+        inner: reference(),
+        filter: Some(|_| {}),
+        snapshots: 0,
+    };
+    let mut untracked = Reports {
+        inner: reference(),
+        filter: None,
+        snapshots: 0,
+    };
+    let with_reports = check_reports(&mut tracked, &profile);
+    let with_snapshots = check_reports(&mut untracked, &profile);
+    assert!(with_reports.conforms(), "{:#?}", with_reports.failure);
+    assert_eq!(with_reports.changes_breach, None);
+    // Same verdicts and counts either way.
+    assert_eq!(with_reports.rules, with_snapshots.rules);
+    assert_eq!(with_reports.steps_run, with_snapshots.steps_run);
+    // A full snapshot only at the start and the end of each sequence (EMB-004's re-encoded
+    // re-runs included), instead of one per step.
+    assert!(
+        untracked.snapshots as u64 > with_reports.steps_run,
+        "{} snapshots without reports",
+        untracked.snapshots
+    );
+    assert!(
+        tracked.snapshots * 8 < untracked.snapshots,
+        "{} snapshots with reports, {} without",
+        tracked.snapshots,
+        untracked.snapshots
+    );
+}
+
+#[rstest]
+#[case::forgets_deletions(|d: &mut SnapshotDelta| d.removed.clear())]
+#[case::forgets_parents(|d: &mut SnapshotDelta| d.changed.retain(|p| p.allocations.is_empty()))]
+#[case::reports_nothing(|d: &mut SnapshotDelta| *d = SnapshotDelta::default())]
+fn a_change_report_that_leaves_out_a_change_cannot_hide_or_invent_a_failure(
+    #[case] filter: fn(&mut SnapshotDelta),
+) {
+    let profile = Profile::built_in("reference-msvm");
+    // The conforming reference still conforms, and the report says why full snapshots were used.
+    let mut service = Reports {
+        inner: Box::new(ReferenceService::new(mutants::reference_config(&profile))),
+        filter: Some(filter),
+        snapshots: 0,
+    };
+    let report = check_reports(&mut service, &profile);
+    assert!(report.conforms(), "{:#?}", report.failure);
+    let why = report.changes_breach.expect("the breach is reported");
+    assert!(
+        why.contains("changes() did not report every change"),
+        "{why}"
+    );
+    // A mutant whose reports hide its defect is still caught by one of its rules.
+    let mutant = mutants::find("no-release-on-delete").expect("in the zoo");
+    let mut service = Reports {
+        inner: mutants::build("mutant:no-release-on-delete", &profile).expect("builds"),
+        filter: Some(filter),
+        snapshots: 0,
+    };
+    let report = check_reports(&mut service, &profile);
+    let failure = report.failure.expect("the mutant is caught");
+    assert!(
+        mutant.rules.contains(&failure.rule.0),
+        "caught by {}, tagged {:?}",
+        failure.rule,
+        mutant.rules
+    );
 }

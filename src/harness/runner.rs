@@ -1,20 +1,18 @@
 //! The lockstep runner: one operation sequence, run against the model and an implementation
 //! side by side, with every reply judged and every invariant checked after every step.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::render::render;
 use super::scope::{tolerance, RuleFilter, Tolerance};
 use super::stats::RuleStats;
 use super::trace::{Channel, Expected, ExpectedRefusal, Observed, StepRecord};
-use crate::model::observed::ObservedHost;
+use crate::model::observed::{ObservedHost, Update};
 use crate::model::{invariants, rule_id, Expectation, HostModel, Operation, Step, Violation};
 use crate::spec::codes::{tables, Meaning};
 use crate::spec::profile::{ErrorChannel, MethodMode, Profile};
 use crate::spec::RuleId;
-use crate::sut::{
-    CallReply, Dialect, JobView, Method, ObjectPath, PoolService, ServiceError, Snapshot,
-};
+use crate::sut::{CallReply, Dialect, JobView, Method, PoolService, ServiceError, Snapshot};
 
 /// How many times a job is polled before it counts as never finishing (JOB-002).
 pub const POLL_BUDGET: usize = 64;
@@ -73,7 +71,7 @@ pub fn run_sequence_scoped(
     if stats.changes_breach.is_none() {
         let before = stats.clone();
         match run_once(service, profile, ops, stats, filter, true)? {
-            Attempt::Done(outcome) => return Ok(outcome),
+            Attempt::Done(outcome) => return Ok(*outcome),
             Attempt::ChangesBreach(why) => {
                 *stats = before;
                 stats.changes_breach = Some(why);
@@ -81,13 +79,13 @@ pub fn run_sequence_scoped(
         }
     }
     match run_once(service, profile, ops, stats, filter, false)? {
-        Attempt::Done(outcome) => Ok(outcome),
+        Attempt::Done(outcome) => Ok(*outcome),
         Attempt::ChangesBreach(why) => unreachable!("a full-snapshot run cannot breach: {why}"),
     }
 }
 
 enum Attempt {
-    Done(SequenceOutcome),
+    Done(Box<SequenceOutcome>),
     /// The implementation's `changes` reports disagreed with its full snapshot.
     ChangesBreach(String),
 }
@@ -104,8 +102,9 @@ fn run_once(
     service.reset(&fixture).map_err(HarnessError::Reset)?;
     let first = normalized(service.snapshot().map_err(HarnessError::FirstSnapshot)?);
     let model = HostModel::start(profile, &first).map_err(|e| HarnessError::Start(e.0))?;
-    let pending: BTreeSet<ObjectPath> = first.pools.iter().map(|p| p.path.clone()).collect();
-    let observed = ObservedHost::from_snapshot(first);
+    let mut observed = ObservedHost::default();
+    // The whole first snapshot is compared (and its invariants checked) at the first step.
+    let pending = observed.replace(first);
     // Asking also sets the implementation's baseline for the first step's report.
     let incremental = try_incremental && matches!(service.changes(), Ok(Some(_)));
     let mut lockstep = Lockstep {
@@ -144,11 +143,11 @@ fn run_once(
             return Ok(Attempt::ChangesBreach(why));
         }
     }
-    Ok(Attempt::Done(SequenceOutcome {
+    Ok(Attempt::Done(Box::new(SequenceOutcome {
         steps,
         failure,
         model,
-    }))
+    })))
 }
 
 struct Lockstep<'a> {
@@ -160,7 +159,7 @@ struct Lockstep<'a> {
     /// The implementation's host as its snapshots (or change reports) showed it.
     observed: ObservedHost,
     /// Pools still to compare at the next checked step (the whole first snapshot).
-    pending: BTreeSet<ObjectPath>,
+    pending: Update,
     /// Whether steps are checked on `changes()` reports instead of full snapshots.
     incremental: bool,
     /// Set when a change report disagreed with a full snapshot.
@@ -539,12 +538,12 @@ impl Lockstep<'_> {
                 return (out, None);
             }
         };
-        update.touched.append(&mut self.pending);
-        update.affected.extend(update.touched.iter().cloned());
+        update.absorb(std::mem::take(&mut self.pending));
         out.extend(invariants::check_pools(
             self.profile,
             &self.observed,
             &update.affected,
+            update.primordial_touched,
         ));
         let via_job = matches!(
             observed,

@@ -20,17 +20,19 @@ pub const INVARIANT_RULES: &[&str] = &[
 pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
     let host = ObservedHost::from_snapshot(snapshot.clone());
     let all: BTreeSet<ObjectPath> = snapshot.pools.iter().map(|p| p.path.clone()).collect();
-    check_pools(profile, &host, &all)
+    check_pools(profile, &host, &all, true)
 }
 
 /// Check the invariants of the pools in `paths` (those a step may have affected: see
 /// [`crate::model::observed::Update::affected`]) on an observed host; the violations come in
 /// spec order, pools in path order. Costs O(those pools, their parents and children), whatever
-/// the size of the host. PRIM-001 is checked for every resource type of the profile.
+/// the size of the host. PRIM-001 is checked for every resource type of the profile when
+/// `primordial` says a primordial pool may have changed.
 pub fn check_pools(
     profile: &Profile,
     host: &ObservedHost,
     paths: &BTreeSet<ObjectPath>,
+    primordial: bool,
 ) -> Vec<Violation> {
     let mut out = Vec::new();
     let kind_of = |pool: &PoolView| -> Option<ResourceKind> {
@@ -167,7 +169,7 @@ pub fn check_pools(
             ));
         }
     }
-    for t in &profile.resource_types {
+    for t in profile.resource_types.iter().filter(|_| primordial) {
         let primordial = host.primordial_of(t.resource_type, &t.resource_subtype);
         let capacity = match t.kind {
             ResourceKind::Quantity => t.capacity,

@@ -11,6 +11,7 @@
 //! imports nothing from `reference`, `mutants`, `harness`, `report` or the CLI, and it never
 //! sees a `MethodCall` — only the concrete [`Step`] that the harness also renders.
 
+pub mod fxhash;
 pub mod invariants;
 pub mod observed;
 pub mod operation;

@@ -6,20 +6,22 @@
 //! It holds only what an implementation reported, on the wire's own types; it knows nothing of
 //! the model's state, of how the views were obtained, or of any implementation.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use super::fxhash::FxHashMap;
 
 use crate::sut::{ObjectPath, PoolView, Snapshot, SnapshotDelta};
 
 /// The observed host.
 #[derive(Clone, Debug, Default)]
 pub struct ObservedHost {
-    pools: HashMap<ObjectPath, PoolView>,
+    pools: FxHashMap<ObjectPath, PoolView>,
     /// Parent path → the pools holding an allocation from it.
-    children: HashMap<ObjectPath, BTreeSet<ObjectPath>>,
+    children: FxHashMap<ObjectPath, BTreeSet<ObjectPath>>,
     /// (ResourceType, ResourceSubType, PoolID) → how many pools carry it.
-    ids: HashMap<(u16, String, String), u32>,
+    ids: FxHashMap<(u16, String, String), u32>,
     /// (ResourceType, ResourceSubType) → its primordial pools.
-    primordial: HashMap<(u16, String), BTreeSet<ObjectPath>>,
+    primordial: FxHashMap<(u16, String), BTreeSet<ObjectPath>>,
 }
 
 /// What one update changed.
@@ -34,6 +36,19 @@ pub struct Update {
     /// Paths the implementation reported more than once in one answer (each a failure: two
     /// pools cannot share an object path).
     pub duplicates: Vec<ObjectPath>,
+    /// Whether a primordial pool was among the touched ones (before or after): PRIM-001 is
+    /// checked again only then.
+    pub primordial_touched: bool,
+}
+
+impl Update {
+    /// Fold a later update into this one.
+    pub fn absorb(&mut self, mut later: Update) {
+        self.touched.append(&mut later.touched);
+        self.affected.append(&mut later.affected);
+        self.duplicates.append(&mut later.duplicates);
+        self.primordial_touched |= later.primordial_touched;
+    }
 }
 
 impl ObservedHost {
@@ -148,16 +163,21 @@ impl ObservedHost {
         }
         let path = view.path.clone();
         let old = self.unindex(&path);
-        let structural = old.as_ref().is_none_or(|old| {
-            old.resource_type != view.resource_type
-                || old.resource_subtype != view.resource_subtype
-                || old.host_resources != view.host_resources
-        });
+        let structural = match &old {
+            None => true,
+            Some(old) => {
+                old.resource_type != view.resource_type
+                    || old.resource_subtype != view.resource_subtype
+                    || old.host_resources != view.host_resources
+            }
+        };
         if let Some(old) = &old {
+            update.primordial_touched |= old.primordial;
             update
                 .affected
                 .extend(old.allocations.iter().map(|a| a.parent.clone()));
         }
+        update.primordial_touched |= view.primordial;
         update
             .affected
             .extend(view.allocations.iter().map(|a| a.parent.clone()));
@@ -177,6 +197,7 @@ impl ObservedHost {
             return;
         };
         self.pools.remove(path);
+        update.primordial_touched |= old.primordial;
         update
             .affected
             .extend(old.allocations.iter().map(|a| a.parent.clone()));

@@ -2,7 +2,9 @@
 //! owns which host resource. Capacities and reserved amounts are *derived* from holdings,
 //! never stored, so they cannot drift from what the pools hold.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::fxhash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -54,15 +56,15 @@ pub struct HostModel {
     pub types: Vec<ResourceTypeProfile>,
     /// Pools by creation slot; `None` once deleted.
     slots: Vec<Option<ModelPool>>,
-    slot_of: HashMap<ObjectPath, usize>,
+    slot_of: FxHashMap<ObjectPath, usize>,
     /// Live slots: all, per type, and the concrete (not primordial) ones.
     live: SlotSet,
     live_of_type: Vec<SlotSet>,
     concrete: SlotSet,
     /// Parent path → the slots of the pools holding something from it.
-    children: HashMap<ObjectPath, BTreeSet<usize>>,
+    children: FxHashMap<ObjectPath, BTreeSet<usize>>,
     /// (type index, PoolID) → how many live pools carry it.
-    ids: HashMap<(usize, String), u32>,
+    ids: FxHashMap<(usize, String), u32>,
     child_pools: usize,
     /// Pools whose expected view changed since the last [`HostModel::take_dirty`].
     dirty: BTreeSet<ObjectPath>,
@@ -84,12 +86,12 @@ impl HostModel {
             dialect: profile.dialect,
             types: profile.resource_types.clone(),
             slots: Vec::new(),
-            slot_of: HashMap::new(),
+            slot_of: FxHashMap::default(),
             live: SlotSet::default(),
             live_of_type: vec![SlotSet::default(); profile.resource_types.len()],
             concrete: SlotSet::default(),
-            children: HashMap::new(),
-            ids: HashMap::new(),
+            children: FxHashMap::default(),
+            ids: FxHashMap::default(),
             child_pools: 0,
             dirty: BTreeSet::new(),
             root_owner: BTreeMap::new(),
