@@ -5,8 +5,9 @@
 //!   snapshot, invariants, state comparison) on a host the harness built with N creates, read
 //!   from the instants of the calls of the last steps (N up to 1,000: building a host step by
 //!   step costs the sum over its sizes);
-//! - **reference raw create+delete at N pools**: the implementation alone, on a host built by
-//!   direct calls (N up to 10,000);
+//! - **reference raw create+delete at N pools**: the implementation alone, with its default
+//!   jobs, on a host built by direct calls (N up to 100,000), and one create followed by
+//!   `changes()`;
 //! - **reference snapshot at N pools**: what the harness asks for after every step.
 //!
 //! BENCHMARKS.md records the figures and the ratio between the smallest and largest host.
@@ -208,11 +209,10 @@ fn reference_raw(c: &mut Criterion) {
     group.sample_size(10);
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(2));
-    for n in [10usize, 100, 1000, 10_000] {
-        // Synchronous methods: the reference keeps every finished job and looks jobs up by a
-        // linear search, so with jobs the figure would grow with the number of iterations
-        // criterion makes, not with the number of pools (BENCHMARKS.md).
-        let mut service = ReferenceService::new(reference_config(&profile).with_job_methods(&[]));
+    for n in [10usize, 100, 1000, 10_000, 100_000] {
+        // The profile's own configuration: creates run as jobs (found by path, kept after
+        // they finish), deletes are synchronous.
+        let mut service = ReferenceService::new(reference_config(&profile));
         service.reset(&profile.fixture()).expect("resets");
         let primordial = service
             .snapshot()
@@ -232,6 +232,24 @@ fn reference_raw(c: &mut Criterion) {
             b.iter(|| {
                 let pool = invoke(&mut service, &create).expect("created");
                 black_box(invoke(&mut service, &delete_call(&pool)));
+            })
+        });
+        // What a harness that reads changes instead of snapshots pays on top of the call: one
+        // create and the `changes()` after it (the new pool and its parent). The delete that
+        // keeps the host's size, and its own `changes()`, are not timed.
+        group.bench_with_input(BenchmarkId::new("create + changes()", n), &n, |b, _| {
+            b.iter_custom(|iters| {
+                let mut timed = Duration::ZERO;
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    let pool = invoke(&mut service, &create).expect("created");
+                    let delta = service.changes().expect("answers").expect("tracked");
+                    timed += start.elapsed();
+                    assert_eq!(delta.changed.len(), 2, "the new pool and its parent");
+                    black_box(invoke(&mut service, &delete_call(&pool)));
+                    black_box(service.changes().expect("answers"));
+                }
+                timed
             })
         });
         if n <= 1000 {
