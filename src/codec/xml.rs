@@ -1466,7 +1466,23 @@ impl<'a> Parser<'a> {
 /// XML 1.0 cannot carry at all (most C0 controls, U+FFFE, U+FFFF) are also written as
 /// character references, which conforming XML 1.0 readers, this decoder included, refuse.
 pub(crate) fn escape_into(out: &mut String, text: &str, attribute: bool) {
-    for c in text.chars() {
+    // Runs of printable ASCII are copied whole; everything else is decided per character.
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let plain = match bytes[i] {
+            b'&' | b'<' | b'>' | b'"' | b'\r' => false,
+            b'\t' | b'\n' => !attribute,
+            0x20..=0x7E => true,
+            _ => false,
+        };
+        if plain {
+            i += 1;
+            continue;
+        }
+        out.push_str(&text[start..i]);
+        let c = text[i..].chars().next().unwrap_or('\u{FFFD}');
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -1482,7 +1498,10 @@ pub(crate) fn escape_into(out: &mut String, text: &str, attribute: bool) {
             }
             c => out.push(c),
         }
+        i += c.len_utf8();
+        start = i;
     }
+    out.push_str(&text[start..]);
 }
 
 fn open_tag(out: &mut String, element: &str, attrs: &[(&str, &str)]) {
@@ -1651,7 +1670,7 @@ fn write_qualifier(
 }
 
 fn write_instance(instance: &Instance, wmi: bool) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(256 + 160 * instance.properties.len());
     open_tag(&mut out, "INSTANCE", &[("CLASSNAME", &instance.class_name)]);
     if wmi {
         write_qualifier(
@@ -1663,35 +1682,42 @@ fn write_instance(instance: &Instance, wmi: bool) -> String {
         );
     }
     for p in &instance.properties {
-        let origin = super::typed::class_origin(&instance.class_name, &p.name);
-        let propagated = if lexical::names_equal(origin, &instance.class_name) {
-            "false"
-        } else {
-            "true"
-        };
-        let mut attrs: Vec<(&str, &str)> = vec![("NAME", &p.name)];
+        // At most four attributes: NAME, CLASSORIGIN, PROPAGATED, TYPE or REFERENCECLASS.
+        let mut attrs: [(&str, &str); 4] = [("", ""); 4];
+        attrs[0] = ("NAME", &p.name);
+        let mut n = 1;
         if wmi {
-            attrs.push(("CLASSORIGIN", origin));
-            attrs.push(("PROPAGATED", propagated));
+            let origin = super::typed::class_origin(&instance.class_name, &p.name);
+            let propagated = if lexical::names_equal(origin, &instance.class_name) {
+                "false"
+            } else {
+                "true"
+            };
+            attrs[1] = ("CLASSORIGIN", origin);
+            attrs[2] = ("PROPAGATED", propagated);
+            n = 3;
         }
-        let reference_class = match &p.value {
-            PropertyValue::Reference(text) => path::parse(text).ok().map(|path| path.class),
+        // Only WMI's shape names the class a reference points to.
+        let reference_class = match (&p.value, wmi) {
+            (PropertyValue::Reference(text), true) => path::parse(text).ok().map(|path| path.class),
             _ => None,
         };
         let element = if p.cim_type == CimType::Reference {
             if let (true, Some(class)) = (wmi, &reference_class) {
-                attrs.push(("REFERENCECLASS", class));
+                attrs[n] = ("REFERENCECLASS", class);
+                n += 1;
             }
             "PROPERTY.REFERENCE"
         } else {
-            attrs.push(("TYPE", p.cim_type.name()));
+            attrs[n] = ("TYPE", p.cim_type.name());
+            n += 1;
             if p.is_array {
                 "PROPERTY.ARRAY"
             } else {
                 "PROPERTY"
             }
         };
-        open_tag(&mut out, element, &attrs);
+        open_tag(&mut out, element, &attrs[..n]);
         if wmi {
             let cim_type = match (&reference_class, p.cim_type) {
                 (Some(class), _) => format!("ref:{class}"),

@@ -1,10 +1,9 @@
 //! Per-rule bookkeeping: how many steps checked a rule, how many it decided, how many failed.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::trace::{Channel, Observed};
+use crate::model::fxhash::FxHashMap;
 use crate::model::{invariants, rule_id, Expectation, HostModel, Step, Violation};
 use crate::spec::RuleId;
 
@@ -25,7 +24,8 @@ pub struct RuleCounts {
 /// Counts for every rule, over a whole run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleStats {
-    pub rules: BTreeMap<RuleId, RuleCounts>,
+    /// Counts per rule (Fx-hashed: deterministic, and cheap on the per-step path).
+    pub rules: FxHashMap<RuleId, RuleCounts>,
     pub steps: u64,
     /// Set when the implementation's `changes()` reports disagreed with its full snapshot:
     /// why. From then on every step of the run is checked on a full snapshot.

@@ -162,7 +162,10 @@ impl ObservedHost {
             return;
         }
         let path = view.path.clone();
-        let old = self.unindex(&path);
+        let old = self.pools.remove(&path);
+        if let Some(old) = &old {
+            self.unindex(old);
+        }
         let structural = match &old {
             None => true,
             Some(old) => {
@@ -193,10 +196,10 @@ impl ObservedHost {
     }
 
     fn delete(&mut self, path: &ObjectPath, update: &mut Update) {
-        let Some(old) = self.unindex(path) else {
+        let Some(old) = self.pools.remove(path) else {
             return;
         };
-        self.pools.remove(path);
+        self.unindex(&old);
         update.primordial_touched |= old.primordial;
         update
             .affected
@@ -231,9 +234,9 @@ impl ObservedHost {
         }
     }
 
-    /// Remove a pool from the indexes (not from `pools`); its old view, if any.
-    fn unindex(&mut self, path: &ObjectPath) -> Option<PoolView> {
-        let old = self.pools.get(path)?.clone();
+    /// Remove a pool's view from the indexes.
+    fn unindex(&mut self, old: &PoolView) {
+        let path = &old.path;
         for allocation in &old.allocations {
             if let Some(set) = self.children.get_mut(&allocation.parent) {
                 set.remove(path);
@@ -262,7 +265,6 @@ impl ObservedHost {
                 }
             }
         }
-        Some(old)
     }
 }
 
