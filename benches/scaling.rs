@@ -3,8 +3,9 @@
 //!
 //! - **harness step at N pools**: the cost of one lockstep step (model, call, job polls,
 //!   snapshot, invariants, state comparison) on a host the harness built with N creates, read
-//!   from the instants of the calls of the last steps (N up to 1,000: building a host step by
-//!   step costs the sum over its sizes);
+//!   from the instants of the calls of the last steps (N up to 100,000; each step is checked
+//!   on the reference's change report, and the full snapshot that ends a sequence is not part
+//!   of a step);
 //! - **reference raw create+delete at N pools**: the implementation alone, with its default
 //!   jobs, on a host built by direct calls (N up to 100,000), and one create followed by
 //!   `changes()`;
@@ -79,6 +80,7 @@ struct Timed {
     inner: Box<dyn PoolService>,
     invokes: Vec<Instant>,
     snapshots_done: Vec<Instant>,
+    changes_done: Vec<Instant>,
 }
 
 impl PoolService for Timed {
@@ -88,6 +90,7 @@ impl PoolService for Timed {
     fn reset(&mut self, fixture: &poolcheck::sut::HostFixture) -> Result<(), ServiceError> {
         self.invokes.clear();
         self.snapshots_done.clear();
+        self.changes_done.clear();
         self.inner.reset(fixture)
     }
     fn invoke(&mut self, call: &MethodCall) -> Result<CallReply, ServiceError> {
@@ -102,6 +105,11 @@ impl PoolService for Timed {
         self.snapshots_done.push(Instant::now());
         snapshot
     }
+    fn changes(&mut self) -> Result<Option<poolcheck::sut::SnapshotDelta>, ServiceError> {
+        let changes = self.inner.changes();
+        self.changes_done.push(Instant::now());
+        changes
+    }
 }
 
 fn harness_step(c: &mut Criterion) {
@@ -110,18 +118,24 @@ fn harness_step(c: &mut Criterion) {
         inner: common::reference(&profile),
         invokes: Vec::new(),
         snapshots_done: Vec::new(),
+        changes_done: Vec::new(),
     };
     let mut group = c.benchmark_group("harness step at N pools");
     group.sample_size(10);
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(3));
-    for n in [10usize, 100, 1000] {
+    for n in [10usize, 100, 1000, 10_000, 100_000] {
         let mut whole = host_of(n);
         whole.extend(probes());
         let check =
             run_sequence(&mut service, &profile, &whole, &mut RuleStats::default()).expect("runs");
         assert!(check.failure.is_none(), "the probe sequence conforms");
         assert_eq!(service.invokes.len(), n + PROBES, "every step was a call");
+        assert_eq!(
+            service.snapshots_done.len(),
+            2,
+            "checked on change reports: a full snapshot after reset and at the end only"
+        );
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter_custom(|iters| {
                 let mut probes_time = Duration::ZERO;
@@ -130,9 +144,10 @@ fn harness_step(c: &mut Criterion) {
                         run_sequence(&mut service, &profile, &whole, &mut RuleStats::default())
                             .expect("runs"),
                     );
-                    // From the first probe's call to the snapshot after the last probe.
+                    // From the first probe's call to the change report after the last probe
+                    // (the full snapshot that ends the sequence is not part of a step).
                     let first = service.invokes[n];
-                    let last = *service.snapshots_done.last().expect("snapshots");
+                    let last = *service.changes_done.last().expect("change reports");
                     probes_time += last.duration_since(first) / PROBES as u32;
                 }
                 probes_time

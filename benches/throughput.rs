@@ -145,6 +145,18 @@ fn throughput(c: &mut Criterion) {
             }
         })
     });
+    group.bench_function("reference raw plus one changes() per call", |b| {
+        b.iter(|| {
+            for calls in &recorded {
+                service.reset(&profile.fixture()).expect("resets");
+                black_box(service.changes().expect("reports"));
+                for one in calls {
+                    common::replay_raw_one(&mut *service, one);
+                    black_box(service.changes().expect("reports"));
+                }
+            }
+        })
+    });
     group.bench_function("harness lockstep (same sequences)", |b| {
         b.iter(|| {
             for ops in &sequences {
