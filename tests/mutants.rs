@@ -47,7 +47,7 @@ fn judge_the_reference_conforms_with_default_settings(#[case] dialect: Dialect) 
 /// Every mutant of the zoo is caught, by one of its tagged rules, with the default
 /// configuration (1000 cases, seed 0) — the same run `poolcheck mutants` makes.
 #[test]
-fn the_whole_zoo_is_caught_by_a_tagged_rule_with_default_settings() {
+fn judge_the_whole_zoo_is_caught_by_a_tagged_rule_with_default_settings() {
     let hunts = hunt_zoo(&Config::default());
     assert_eq!(
         hunts.len(),
