@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use poolcheck::codec::Encoding;
 use poolcheck::harness::{RunReport, Trace};
 
 const BIN: &str = env!("CARGO_BIN_EXE_poolcheck");
@@ -224,6 +225,93 @@ fn promote_writes_a_vector_that_replays_and_never_overwrites() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("exists"), "{}", stderr(&out));
     assert_eq!(std::fs::read(dir.join(&vector)).unwrap(), before);
+}
+
+/// The Python example adapter with `--bug no-qualifiers` refuses CIM-XML carrying WMI's
+/// qualifiers, which the generated calls never send: only EMB-004's re-encoded runs show it.
+/// Its trace records the rendition, and `replay` and `promote` honour it.
+#[test]
+fn an_emb_004_failure_replays_in_its_rendition_and_promotes_with_it() {
+    let dir = workdir("emb-004");
+    let adapter = format!(
+        "python3 -B '{}/examples/python/pool_adapter.py'",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let profile_file = format!(
+        "{}/examples/python/pool_adapter.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let buggy = format!("exec:{adapter} --bug no-qualifiers");
+    let fixed = format!("exec:{adapter}");
+    let out = poolcheck(
+        &dir,
+        &["run", "--target", &buggy, "--seed", "5", "--cases", "40"],
+    );
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("FAILED EMB-004"), "{}", stdout(&out));
+    let traces = files(&dir.join("poolcheck-failures"));
+    assert_eq!(traces.len(), 1, "{traces:?}");
+    let text = std::fs::read_to_string(&traces[0]).unwrap();
+    let trace = Trace::from_json(&text).unwrap();
+    assert_eq!(trace.rendition, Some(Encoding::WmiDtd20));
+    assert_eq!(trace.verdict.failed_rules[0].0, "EMB-004");
+    let recorded = traces[0].to_string_lossy().into_owned();
+
+    // The adapter declares its profile in its hello line; replay is given the file.
+    let replay = |target: &str| {
+        poolcheck(
+            &dir,
+            &[
+                "replay",
+                &recorded,
+                "--profile",
+                &profile_file,
+                "--target",
+                target,
+                "--trace-dir",
+                "replays",
+            ],
+        )
+    };
+    let out = replay(&buggy);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("re-encoded as WmiDtd20"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("the replay reproduces the recorded verdict"),
+        "{}",
+        stdout(&out)
+    );
+    let replays = files(&dir.join("replays"));
+    let again = Trace::from_json(&std::fs::read_to_string(&replays[0]).unwrap()).unwrap();
+    assert_eq!(again.rendition, Some(Encoding::WmiDtd20));
+    for target in [fixed.as_str(), "reference"] {
+        let out = replay(target);
+        assert_eq!(code(&out), 0, "{target}: {}{}", stdout(&out), stderr(&out));
+        assert!(
+            stdout(&out).contains("does NOT reproduce"),
+            "{}",
+            stdout(&out)
+        );
+    }
+
+    // Promoted (with its profile named by file, so that the check against the reference can
+    // load it), the vector keeps the rendition and still catches the bug.
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    value["profile"] = serde_json::Value::String(profile_file.clone());
+    std::fs::write(dir.join("emb.json"), value.to_string()).unwrap();
+    let out = poolcheck(&dir, &["promote", "emb.json", "--dir", "vectors"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let vector = stdout(&out).trim().to_string();
+    let promoted = Trace::from_json(&std::fs::read_to_string(dir.join(&vector)).unwrap()).unwrap();
+    assert_eq!(promoted.rendition, Some(Encoding::WmiDtd20));
+    assert_eq!(promoted.target_spec.as_deref(), Some(buggy.as_str()));
+    let out = poolcheck(&dir, &["replay", &vector, "--trace-dir", "replays"]);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("the replay reproduces the recorded verdict"));
 }
 
 #[test]

@@ -4,22 +4,31 @@
 //! refusing MOF, reading MOF differently — are caught by it, at the step that differs.
 
 mod common;
+mod shape;
 
 use std::time::Instant;
 
 use common::*;
 use poolcheck::codec::{decode, AllocationSettingData, CimType, Encoding, PoolSettingData};
-use poolcheck::harness::equivalence::{compare, phase, rewrite, Comparison, EMBEDDED_PARAMETERS};
-use poolcheck::harness::{check, Config, RuleFilter, RuleStats, RunReport, Verdict};
+use poolcheck::harness::equivalence::{
+    compare, phase, replay_rendition, rewrite, Comparison, EMBEDDED_PARAMETERS,
+};
+use poolcheck::harness::scope::Tolerance;
+use poolcheck::harness::{
+    check, replay, replay_trace, Config, RuleFilter, RuleStats, RunReport, Trace, Verdict,
+};
 use poolcheck::model::operation::{EncodingSel, Fault, Malformation};
 use poolcheck::model::Operation;
 use poolcheck::mutants;
+use poolcheck::spec::profile::ExpectedFailure;
 use poolcheck::spec::{Profile, RuleId};
 use poolcheck::sut::*;
 
 /// Msvm's and CIM's Invalid Parameter.
 const MSVM_INVALID: u32 = 32773;
 const CIM_INVALID: u32 = 5;
+
+const TRACE_FORMAT_DOC: &str = include_str!("../spec/trace-format.md");
 
 /// Which embedded-instance texts a broken service refuses (or misreads).
 #[derive(Clone, Copy, Debug)]
@@ -401,4 +410,120 @@ fn a_spent_time_budget_still_runs_a_few_cases_and_a_rule_filter_leaves_the_rule_
     )
     .expect("harness runs");
     assert!(report.failure.is_none(), "{:?}", report.failure);
+}
+
+fn emb_004_rules(trace: &Trace) -> Vec<&str> {
+    trace.verdict.failed_rules.iter().map(|r| r.0).collect()
+}
+
+/// The trace of an EMB-004 failure names the rendition of the run that differed; written to
+/// JSON and read back, it replays to the same verdict against the same implementation — where
+/// a replay of its operations as generated passes — and passes against the reference. Without
+/// the field (an older trace) it replays as generated.
+#[test]
+fn an_emb_004_trace_records_its_rendition_and_replays_to_the_same_verdict() {
+    for name in ["reference-msvm", "reference-cim"] {
+        let profile = Profile::built_in(name);
+        let mut service = quirky(Quirk::RefusesWmiDecorations, &profile);
+        let report = run(&mut service, &profile, 200);
+        let failure = report.failure.as_ref().expect("the quirk is caught");
+        assert_eq!(failure.rule.0, "EMB-004", "{name}: {}", failure.detail);
+        assert_eq!(failure.trace.rendition, Some(Encoding::WmiDtd20), "{name}");
+
+        let json = failure.trace.to_json();
+        let value: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        assert_eq!(value["rendition"], "WmiDtd20", "{name}");
+        let fields = shape::documented(TRACE_FORMAT_DOC, "## Fields");
+        let errors = shape::check(&value, &fields, "");
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+        let loaded = Trace::from_json(&json).expect("reads back");
+        assert_eq!(loaded, failure.trace, "{name}");
+
+        let all = RuleFilter::all();
+        let replayed = replay_trace(&mut service, &profile, &loaded, &all).expect("replays");
+        assert_eq!(replayed.verdict, loaded.verdict, "{name}");
+        assert_eq!(emb_004_rules(&replayed)[0], "EMB-004", "{name}");
+        assert_eq!(replayed.rendition, Some(Encoding::WmiDtd20));
+        assert_eq!(
+            replayed.steps, loaded.steps,
+            "{name}: the same run, step by step"
+        );
+        // What the field is for: the operations as generated do not show the failure.
+        let as_generated = replay(&mut service, &profile, &loaded.operations).expect("replays");
+        assert!(
+            as_generated.verdict.passed,
+            "{name}: {:?}",
+            as_generated.verdict
+        );
+
+        // A fixed implementation passes the same comparison.
+        let mut reference = mutants::build("reference", &profile).expect("builds");
+        let fixed = replay_trace(&mut *reference, &profile, &loaded, &all).expect("replays");
+        assert!(fixed.verdict.passed, "{name}: {:?}", fixed.verdict);
+        assert_eq!(fixed.rendition, Some(Encoding::WmiDtd20));
+        assert!(fixed.steps.iter().all(|s| s.violations.is_empty()));
+
+        // An older trace, without the field, reads and replays as generated.
+        let mut old = value.clone();
+        old.as_object_mut().unwrap().remove("rendition");
+        let old = Trace::from_json(&old.to_string()).expect("an older trace reads");
+        assert_eq!(old.rendition, None);
+        let again = replay_trace(&mut service, &profile, &old, &all).expect("replays");
+        assert_eq!(again.verdict, as_generated.verdict, "{name}");
+        assert_eq!(again.rendition, None);
+    }
+}
+
+/// A service that refuses MOF, on a sequence generated as CIM-XML only: the MOF rendition
+/// differs at the first step, the CIM-XML ones do not; a rule filter or an expected failure
+/// tolerates the divergence as it would any violation.
+#[test]
+fn replaying_a_rendition_compares_it_with_the_run_as_generated() {
+    let profile = Profile::built_in("reference-msvm");
+    let mut service = quirky(Quirk::RefusesMof, &profile);
+    let ops = xml_only_sequence();
+    let all = RuleFilter::all();
+    let trace = replay_rendition(&mut service, &profile, &ops, Encoding::Mof, &all).expect("runs");
+    assert_eq!(trace.rendition, Some(Encoding::Mof));
+    assert!(!trace.verdict.passed);
+    assert_eq!(emb_004_rules(&trace)[0], "EMB-004", "{:?}", trace.verdict);
+    let first = &trace.steps[0];
+    assert_eq!(first.violations[0].rule.0, "EMB-004");
+    assert!(
+        first.violations[0].detail.contains("Mof"),
+        "{}",
+        first.violations[0].detail
+    );
+    let call = first.call.as_ref().expect("sent");
+    assert!(
+        embedded_texts(call)
+            .iter()
+            .all(|t| t.trim_start().starts_with("instance of")),
+        "the call as sent, in MOF: {call:?}"
+    );
+    for encoding in [Encoding::CimXml, Encoding::WmiDtd20] {
+        let trace = replay_rendition(&mut service, &profile, &ops, encoding, &all).expect("runs");
+        assert!(trace.verdict.passed, "{encoding:?}: {:?}", trace.verdict);
+    }
+    let mut reference = mutants::build("reference", &profile).expect("builds");
+    let fixed =
+        replay_rendition(&mut *reference, &profile, &ops, Encoding::Mof, &all).expect("runs");
+    assert!(fixed.verdict.passed, "{:?}", fixed.verdict);
+
+    let caps = RuleFilter::new(&["CAP".to_string()]);
+    let filtered =
+        replay_rendition(&mut service, &profile, &ops, Encoding::Mof, &caps).expect("runs");
+    assert!(filtered.verdict.passed, "{:?}", filtered.verdict);
+    assert_eq!(filtered.steps[0].tolerated, Some(Tolerance::Filtered));
+    assert_eq!(filtered.steps[0].violations[0].rule.0, "EMB-004");
+
+    let mut expecting = profile.clone();
+    expecting.expected_failures.push(ExpectedFailure {
+        rule: "EMB-004".into(),
+        reason: "refuses MOF".into(),
+    });
+    let expected =
+        replay_rendition(&mut service, &expecting, &ops, Encoding::Mof, &all).expect("runs");
+    assert!(expected.verdict.passed, "{:?}", expected.verdict);
+    assert_eq!(expected.verdict.expected_failures, vec![RuleId("EMB-004")]);
 }

@@ -8,7 +8,7 @@ mod shape;
 use std::path::{Path, PathBuf};
 
 use poolcheck::adapters::build_target;
-use poolcheck::harness::{replay, Trace};
+use poolcheck::harness::{replay, replay_trace, RuleFilter, Trace};
 use poolcheck::spec::profile::ExpectedFailure;
 use poolcheck::spec::{Profile, RuleId};
 use pretty_assertions::assert_eq;
@@ -52,7 +52,8 @@ fn problems(path: &Path) -> Vec<String> {
         Err(e) => return vec![format!("{name}: {e}")],
     };
     let mut reference = build_target("reference", &profile).expect("the reference builds");
-    let replayed = replay(&mut *reference, &profile, &vector.operations).expect("replays");
+    let all = RuleFilter::all();
+    let replayed = replay_trace(&mut *reference, &profile, &vector, &all).expect("replays");
     if replayed.steps.len() != vector.steps.len() {
         out.push(format!(
             "{name}: recorded {} step(s), the reference ran {}",
@@ -76,7 +77,7 @@ fn problems(path: &Path) -> Vec<String> {
     }
     if let Some(target) = vector.target_spec.as_deref().filter(|t| built_in(t)) {
         let mut found_on = build_target(target, &profile).expect("the recorded target builds");
-        let again = replay(&mut *found_on, &profile, &vector.operations).expect("replays");
+        let again = replay_trace(&mut *found_on, &profile, &vector, &all).expect("replays");
         if again.verdict != vector.verdict {
             out.push(format!(
                 "{name}: on {target} the verdict is now {:?}, recorded {:?}",

@@ -24,6 +24,8 @@ Its claims are in pool_adapter.toml beside it, which it sends in its hello line.
 --bug NAME injects one realistic defect, so that the suite visibly fails with the right rule:
   off-by-one     an allocation of exactly the parent's free capacity is refused (CAP-005)
   leak-on-delete deleting a pool does not give its reservation back to its parents (CAP-002)
+  no-qualifiers  CIM-XML with qualifiers (WMI's GetText(2) shape) is refused: a parser written
+                 against GetText(1) output only (EMB-004)
 
 Standard library only; Python 3.8 or later.
 """
@@ -50,6 +52,9 @@ INCORRECT_RESOURCE_TYPE = 32776
 INSUFFICIENT_RESOURCES = 32780
 OBJECT_NOT_FOUND = 32781
 OBJECT_EXISTS = 32788
+
+# The --bug defects injected (see the module docstring).
+BUGS = set()
 
 # CIM status codes (DSP0200) for calls refused before the method runs.
 CIM_ERR_INVALID_PARAMETER = 4
@@ -171,6 +176,8 @@ def parse_cimxml(text):
         raise Refused(INVALID_PARAMETER, "embedded instance is not well-formed XML: %s" % e)
     if root.tag != "INSTANCE":
         raise Refused(INVALID_PARAMETER, "embedded instance: root element is <%s>, not <INSTANCE>" % root.tag)
+    if "no-qualifiers" in BUGS and next(root.iter("QUALIFIER"), None) is not None:
+        raise Refused(INVALID_PARAMETER, "embedded instance: unexpected <QUALIFIER>")
     class_name = root.get("CLASSNAME")
     if not class_name:
         raise Refused(INVALID_PARAMETER, "embedded instance: <INSTANCE> has no CLASSNAME")
@@ -839,9 +846,10 @@ def answer(service, request):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--bug", action="append", default=[], choices=["off-by-one", "leak-on-delete"],
+    parser.add_argument("--bug", action="append", default=[], choices=["off-by-one", "leak-on-delete", "no-qualifiers"],
                         help="inject a realistic defect (see the module docstring)")
     args = parser.parse_args()
+    BUGS.update(args.bug)
     out = sys.stdout
     hello = {"name": NAME, "version": VERSION + ("+bug:" + ",".join(args.bug) if args.bug else ""),
              "dialect": "Msvm", "profile": {"toml": profile_text()}}

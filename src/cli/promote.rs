@@ -2,16 +2,17 @@
 //! against the reference implementation (`tests/vectors.rs`).
 //!
 //! The trace is normalised — the target it was found on and a description recorded, the seed
-//! kept — and checked before it is written: replayed against the reference implementation
-//! under its profile, the specification must expect exactly what it recorded at every step,
-//! and the reference must pass. An existing vector is never overwritten. Exit 0 and the path
+//! and the rendition (EMB-004) kept — and checked before it is written: replayed against the
+//! reference implementation under its profile (in its rendition, compared with the run as
+//! generated), the specification must expect exactly what it recorded at every step, and the
+//! reference must pass. An existing vector is never overwritten. Exit 0 and the path
 //! printed when written; 2 when refused.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use poolcheck::adapters::build_target;
-use poolcheck::harness::{self, Trace};
+use poolcheck::harness::{self, RuleFilter, Trace};
 use poolcheck::spec::Profile;
 
 use super::replay::{load, Replayable};
@@ -78,8 +79,8 @@ fn run_draft(draft: Trace, target: Option<&str>) -> Result<Trace, String> {
         .or_else(|| draft.target_spec.clone())
         .unwrap_or_else(|| "reference".to_string());
     let mut service = build_target(&target, &profile)?;
-    let mut trace =
-        harness::replay(&mut *service, &profile, &draft.operations).map_err(|e| e.to_string())?;
+    let mut trace = harness::replay_trace(&mut *service, &profile, &draft, &RuleFilter::all())
+        .map_err(|e| e.to_string())?;
     trace.seed = draft.seed;
     trace.description = draft.description;
     trace.target_spec = Some(target);
@@ -95,7 +96,7 @@ fn check_against_reference(vector: &Trace) -> Result<(), String> {
         )
     })?;
     let mut reference = build_target("reference", &profile)?;
-    let replayed = harness::replay(&mut *reference, &profile, &vector.operations)
+    let replayed = harness::replay_trace(&mut *reference, &profile, vector, &RuleFilter::all())
         .map_err(|e| e.to_string())?;
     if replayed.steps.len() != vector.steps.len() {
         return Err(format!(

@@ -115,9 +115,8 @@ pub fn replay(args: &ReplayArgs) -> Result<Outcome, String> {
             profile.name
         );
     }
-    let mut replayed =
-        harness::replay_scoped(&mut *service, &profile, &recorded.operations, &filter)
-            .map_err(|e| e.to_string())?;
+    let mut replayed = harness::replay_trace(&mut *service, &profile, &recorded, &filter)
+        .map_err(|e| e.to_string())?;
     replayed.seed = recorded.seed;
     replayed.target_spec = Some(target);
     replayed.description = recorded.description.clone();

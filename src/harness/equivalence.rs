@@ -14,7 +14,10 @@
 //! same code; unsupported; skipped), the same violations, and the same host after every step
 //! up to the object paths the implementation chose. The first difference is a failure of
 //! EMB-004, shrunk by dropping single steps while it persists, and reported with the trace of
-//! the run that differed (its calls as re-encoded) and the step that differed.
+//! the run that differed (its calls as re-encoded, its `rendition` naming the encoding) and
+//! the step that differed. Replaying such a trace ([`replay_rendition`], through
+//! `harness::replay_trace`) runs the sequence as generated and in that rendition again and
+//! compares the two the same way.
 //!
 //! A case whose run as generated already fails some other rule says nothing about
 //! equivalence and is not compared. This module refuses to know how results look, and knows
@@ -29,7 +32,7 @@ use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, Tes
 use super::runner::{run_sequence_scoped, state_diff, HarnessError, SequenceOutcome};
 use super::scope::{tolerance, RuleFilter, Tolerance};
 use super::stats::RuleStats;
-use super::trace::{Channel, Observed, StepRecord};
+use super::trace::{Channel, Observed, StepRecord, TraceVerdict};
 use super::{replay_scoped, strategy, Config, Failure};
 use crate::codec::{decode, encode, AllocationSettingData, Encoding, Instance, PoolSettingData};
 use crate::model::observed::ObservedHost;
@@ -503,23 +506,47 @@ fn minimize(
     Ok(ops)
 }
 
-/// The trace of the run that differed: its calls as re-encoded, and the EMB-004 violation
-/// on the step that differed.
-fn divergence_trace(
+/// Runs `ops` as generated and re-encoded as `encoding`, and returns where they first differ,
+/// whatever the run as generated did.
+fn diverges_as(
     service: &mut dyn PoolService,
     profile: &Profile,
     filter: &RuleFilter,
     ops: &[Operation],
-    divergence: &Divergence,
+    encoding: Encoding,
+) -> Result<Option<Divergence>, HarnessError> {
+    let primary = run(service, profile, filter, ops, None)?;
+    let other = run(service, profile, filter, ops, Some(encoding))?;
+    Ok(first_difference(&primary, &other, encoding))
+}
+
+/// The trace of the run re-encoded as `encoding` (its calls as sent, its `rendition` set),
+/// with the EMB-004 violation on the step that differed from the run as generated, if any.
+fn rendition_trace(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    filter: &RuleFilter,
+    ops: &[Operation],
+    encoding: Encoding,
+    divergence: Option<&Divergence>,
 ) -> Result<super::Trace, HarnessError> {
-    let mut rendering = Rendering::new(service, Some(divergence.encoding));
+    let mut rendering = Rendering::new(service, Some(encoding));
     let mut trace = replay_scoped(&mut rendering, profile, ops, filter)?;
+    trace.rendition = Some(encoding);
     let mut sent = rendering.sent.into_iter();
     for record in &mut trace.steps {
         if record.call.is_some() {
             record.call = sent.next();
         }
-        if record.index == divergence.step {
+    }
+    if let Some(divergence) = divergence {
+        // A run that stopped early differs where it stopped: on its last step.
+        let at = trace
+            .steps
+            .iter()
+            .position(|r| r.index == divergence.step)
+            .or(trace.steps.len().checked_sub(1));
+        if let Some(record) = at.map(|at| &mut trace.steps[at]) {
             record.violations.insert(
                 0,
                 Violation {
@@ -527,14 +554,26 @@ fn divergence_trace(
                     detail: divergence.detail.clone(),
                 },
             );
-            record.tolerated = None;
+            record.tolerated = tolerance(emb_004(), profile, filter);
         }
     }
-    if !trace.verdict.failed_rules.contains(&emb_004()) {
-        trace.verdict.failed_rules.insert(0, emb_004());
-    }
-    trace.verdict.passed = false;
+    trace.verdict = TraceVerdict::of(&trace.steps);
     Ok(trace)
+}
+
+/// Replays an EMB-004 trace: `ops` run as generated and re-encoded as `encoding`, compared as
+/// [`phase`] compares them. The trace is the re-encoded run's, with EMB-004 on the step that
+/// differed when the runs still differ (tolerated as the filter and profile say); when they
+/// agree it is that run's own verdict.
+pub fn replay_rendition(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    ops: &[Operation],
+    encoding: Encoding,
+    filter: &RuleFilter,
+) -> Result<super::Trace, HarnessError> {
+    let divergence = diverges_as(service, profile, filter, ops, encoding)?;
+    rendition_trace(service, profile, filter, ops, encoding, divergence.as_ref())
 }
 
 /// The EMB-004 phase of a run that found no other failure: compares a share of generated
@@ -610,7 +649,8 @@ pub fn phase(
                 _ => deterministic = false,
             }
         }
-        let mut trace = divergence_trace(service, profile, filter, &ops, &last)?;
+        let mut trace =
+            rendition_trace(service, profile, filter, &ops, last.encoding, Some(&last))?;
         trace.seed = Some(config.seed);
         return Ok(Some(Failure {
             rule,

@@ -432,6 +432,22 @@ pub fn replay(
     replay_scoped(service, profile, ops, &RuleFilter::all())
 }
 
+/// Re-run a recorded trace under a rule filter: its operations as generated, or, when it
+/// records a rendition (an EMB-004 failure), as generated and re-encoded, compared again
+/// ([`equivalence::replay_rendition`]).
+pub fn replay_trace(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    recorded: &Trace,
+    filter: &RuleFilter,
+) -> Result<Trace, HarnessError> {
+    let ops = &recorded.operations;
+    match recorded.rendition {
+        Some(encoding) => equivalence::replay_rendition(service, profile, ops, encoding, filter),
+        None => replay_scoped(service, profile, ops, filter),
+    }
+}
+
 /// [`replay`] under a rule filter (see [`run_sequence_scoped`]).
 pub fn replay_scoped(
     service: &mut dyn PoolService,
@@ -441,19 +457,6 @@ pub fn replay_scoped(
 ) -> Result<Trace, HarnessError> {
     let mut stats = RuleStats::default();
     let outcome = run_sequence_scoped(service, profile, ops, &mut stats, filter)?;
-    let failed_rules: Vec<RuleId> = outcome
-        .steps
-        .iter()
-        .filter(|s| s.tolerated.is_none())
-        .flat_map(|s| s.violations.iter().map(|v| v.rule))
-        .collect();
-    // A tolerated step's violations are charged to its first rule.
-    let expected_failures: Vec<RuleId> = outcome
-        .steps
-        .iter()
-        .filter(|s| s.tolerated == Some(Tolerance::Expected))
-        .filter_map(|s| s.violations.first().map(|v| v.rule))
-        .collect();
     Ok(Trace {
         format: trace::TRACE_FORMAT.to_string(),
         format_version: trace::TRACE_FORMAT_VERSION,
@@ -465,13 +468,10 @@ pub fn replay_scoped(
         description: None,
         fixture: profile.fixture(),
         seed: None,
+        rendition: None,
         operations: ops.to_vec(),
+        verdict: TraceVerdict::of(&outcome.steps),
         steps: outcome.steps,
-        verdict: TraceVerdict {
-            passed: failed_rules.is_empty(),
-            failed_rules,
-            expected_failures,
-        },
     })
 }
 

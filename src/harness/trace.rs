@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::scope::Tolerance;
+use crate::codec::Encoding;
 use crate::model::{Operation, Step, Violation};
 use crate::spec::{Reason, RuleId};
 use crate::sut::{CallReply, HostFixture, JobView, MethodCall, ServiceDescription};
@@ -134,6 +135,28 @@ pub struct TraceVerdict {
     pub expected_failures: Vec<RuleId>,
 }
 
+impl TraceVerdict {
+    /// The verdict of a trace with these steps.
+    pub fn of(steps: &[StepRecord]) -> TraceVerdict {
+        let failed_rules: Vec<RuleId> = steps
+            .iter()
+            .filter(|s| s.tolerated.is_none())
+            .flat_map(|s| s.violations.iter().map(|v| v.rule))
+            .collect();
+        // A tolerated step's violations are charged to its first rule.
+        let expected_failures: Vec<RuleId> = steps
+            .iter()
+            .filter(|s| s.tolerated == Some(Tolerance::Expected))
+            .filter_map(|s| s.violations.first().map(|v| v.rule))
+            .collect();
+        TraceVerdict {
+            passed: failed_rules.is_empty(),
+            failed_rules,
+            expected_failures,
+        }
+    }
+}
+
 /// A complete, replayable run of one operation sequence.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trace {
@@ -161,6 +184,12 @@ pub struct Trace {
     pub fixture: HostFixture,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// EMB-004: the encoding every embedded instance of the calls was re-encoded as on the
+    /// wire (`harness::equivalence`). The steps are that run's, and its verdict is its
+    /// comparison with the run as generated; a replay runs both and compares them again.
+    /// Absent: the calls as generated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendition: Option<Encoding>,
     pub operations: Vec<Operation>,
     #[serde(default)]
     pub steps: Vec<StepRecord>,

@@ -12,6 +12,12 @@ use crate::harness::trace::{StepRecord, Trace, TraceVerdict};
 /// The comparison of `replayed` with `recorded`, step by step, and the two verdicts.
 pub fn comparison(recorded: &Trace, replayed: &Trace) -> String {
     let mut out = String::new();
+    if let Some(encoding) = replayed.rendition.or(recorded.rendition) {
+        let _ = writeln!(
+            out,
+            "every embedded instance re-encoded as {encoding:?}; EMB-004 compares the run with the run as generated"
+        );
+    }
     if recorded.is_draft() {
         let _ = writeln!(out, "a draft (operations only): the steps as run");
         for step in &replayed.steps {
