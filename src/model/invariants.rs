@@ -62,7 +62,7 @@ pub fn check_pools(
             .children_of(&pool.path)
             .flat_map(|child| child.allocations.iter().filter(|a| a.parent == pool.path));
         let expected = match kind {
-            ResourceKind::Quantity => holdings.fold(0u64, |s, a| s.saturating_add(a.quantity)),
+            ResourceKind::Quantity => host.held_quantity(&pool.path),
             _ => {
                 let held: Vec<&String> = holdings.flat_map(|a| a.host_resources.iter()).collect();
                 pool.host_resources

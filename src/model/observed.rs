@@ -18,6 +18,8 @@ pub struct ObservedHost {
     pools: FxHashMap<ObjectPath, PoolView>,
     /// Parent path → the pools holding an allocation from it.
     children: FxHashMap<ObjectPath, BTreeSet<ObjectPath>>,
+    /// Parent path → the sum of the quantities the pools holding from it report.
+    held_quantity: FxHashMap<ObjectPath, u128>,
     /// (ResourceType, ResourceSubType, PoolID) → how many pools carry it.
     ids: FxHashMap<(u16, String, String), u32>,
     /// (ResourceType, ResourceSubType) → its primordial pools.
@@ -91,6 +93,12 @@ impl ObservedHost {
             .into_iter()
             .flatten()
             .filter_map(|c| self.pools.get(c))
+    }
+
+    /// The sum of the quantities held from `parent`, saturated to u64 (O(1)).
+    pub fn held_quantity(&self, parent: &ObjectPath) -> u64 {
+        let sum = self.held_quantity.get(parent).copied().unwrap_or(0);
+        u64::try_from(sum).unwrap_or(u64::MAX)
     }
 
     /// How many pools carry this (type, subtype, PoolID).
@@ -217,6 +225,10 @@ impl ObservedHost {
                 .entry(allocation.parent.clone())
                 .or_default()
                 .insert(view.path.clone());
+            *self
+                .held_quantity
+                .entry(allocation.parent.clone())
+                .or_insert(0) += u128::from(allocation.quantity);
         }
         *self
             .ids
@@ -242,6 +254,12 @@ impl ObservedHost {
                 set.remove(path);
                 if set.is_empty() {
                     self.children.remove(&allocation.parent);
+                }
+            }
+            if let Some(sum) = self.held_quantity.get_mut(&allocation.parent) {
+                *sum -= u128::from(allocation.quantity);
+                if *sum == 0 && !self.children.contains_key(&allocation.parent) {
+                    self.held_quantity.remove(&allocation.parent);
                 }
             }
         }

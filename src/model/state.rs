@@ -63,6 +63,9 @@ pub struct HostModel {
     concrete: SlotSet,
     /// Parent path → the slots of the pools holding something from it.
     children: FxHashMap<ObjectPath, BTreeSet<usize>>,
+    /// Parent path → the sum of the quantities its children hold from it (u128: exact, read
+    /// saturated to u64 as the specification's sums are).
+    held_quantity: FxHashMap<ObjectPath, u128>,
     /// (type index, PoolID) → how many live pools carry it.
     ids: FxHashMap<(usize, String), u32>,
     child_pools: usize,
@@ -91,6 +94,7 @@ impl HostModel {
             live_of_type: vec![SlotSet::default(); profile.resource_types.len()],
             concrete: SlotSet::default(),
             children: FxHashMap::default(),
+            held_quantity: FxHashMap::default(),
             ids: FxHashMap::default(),
             child_pools: 0,
             dirty: BTreeSet::new(),
@@ -226,7 +230,11 @@ impl HostModel {
             pool.role,
             pool.pool_id.clone(),
         );
-        let parents: Vec<ObjectPath> = pool.holdings.iter().map(|h| h.parent.clone()).collect();
+        let parents: Vec<(ObjectPath, u64)> = pool
+            .holdings
+            .iter()
+            .map(|h| (h.parent.clone(), h.quantity))
+            .collect();
         self.slot_of.insert(path.clone(), slot);
         self.live.insert(slot);
         if let Some(set) = self.live_of_type.get_mut(type_idx) {
@@ -239,11 +247,12 @@ impl HostModel {
             self.child_pools += 1;
         }
         *self.ids.entry((type_idx, id)).or_insert(0) += 1;
-        for parent in parents {
+        for (parent, quantity) in parents {
             self.children
                 .entry(parent.clone())
                 .or_default()
                 .insert(slot);
+            *self.held_quantity.entry(parent.clone()).or_insert(0) += u128::from(quantity);
             self.dirty.insert(parent);
         }
         self.dirty.insert(path);
@@ -259,7 +268,11 @@ impl HostModel {
             pool.role,
             pool.pool_id.clone(),
         );
-        let parents: Vec<ObjectPath> = pool.holdings.iter().map(|h| h.parent.clone()).collect();
+        let parents: Vec<(ObjectPath, u64)> = pool
+            .holdings
+            .iter()
+            .map(|h| (h.parent.clone(), h.quantity))
+            .collect();
         self.slot_of.remove(&path);
         self.live.remove(slot);
         if let Some(set) = self.live_of_type.get_mut(type_idx) {
@@ -275,11 +288,17 @@ impl HostModel {
                 self.ids.remove(&(type_idx, id));
             }
         }
-        for parent in parents {
+        for (parent, quantity) in parents {
             if let Some(set) = self.children.get_mut(&parent) {
                 set.remove(&slot);
                 if set.is_empty() {
                     self.children.remove(&parent);
+                }
+            }
+            if let Some(sum) = self.held_quantity.get_mut(&parent) {
+                *sum -= u128::from(quantity);
+                if *sum == 0 && !self.children.contains_key(&parent) {
+                    self.held_quantity.remove(&parent);
                 }
             }
             self.dirty.insert(parent);
@@ -392,8 +411,13 @@ impl HostModel {
         }
     }
 
-    /// `Reserved` of a pool (CAP-002).
+    /// `Reserved` of a pool (CAP-002): for quantities the indexed sum of what its children
+    /// hold from it (O(1)); for host resources, from its children's holdings.
     pub fn reserved(&self, pool: &ModelPool) -> u64 {
+        if self.kind(pool.type_idx) == ResourceKind::Quantity {
+            let sum = self.held_quantity.get(&pool.path).copied().unwrap_or(0);
+            return u64::try_from(sum).unwrap_or(u64::MAX);
+        }
         let children: Vec<&ModelPool> = self.children(&pool.path).collect();
         self.reserved_among(pool, &children)
     }
