@@ -77,6 +77,16 @@ pub struct HostModel {
     released: BTreeSet<String>,
 }
 
+/// The keys under which the indexes hold one pool.
+struct IndexKeys {
+    path: ObjectPath,
+    type_idx: usize,
+    role: Role,
+    id: String,
+    /// Parents and the quantity held from each.
+    parents: Vec<(ObjectPath, u64)>,
+}
+
 /// Why the model could not start from an implementation's first snapshot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StartError(pub String);
@@ -220,21 +230,33 @@ impl HostModel {
         count > u32::from(own)
     }
 
+    /// What the indexes hold of the pool in `slot`.
+    fn keys(&self, slot: usize) -> Option<IndexKeys> {
+        let pool = self.slots.get(slot)?.as_ref()?;
+        Some(IndexKeys {
+            path: pool.path.clone(),
+            type_idx: pool.type_idx,
+            role: pool.role,
+            id: pool.pool_id.clone(),
+            parents: pool
+                .holdings
+                .iter()
+                .map(|h| (h.parent.clone(), h.quantity))
+                .collect(),
+        })
+    }
+
     fn index(&mut self, slot: usize) {
-        let Some(pool) = self.slots[slot].as_ref() else {
+        let Some(IndexKeys {
+            path,
+            type_idx,
+            role,
+            id,
+            parents,
+        }) = self.keys(slot)
+        else {
             return;
         };
-        let (path, type_idx, role, id) = (
-            pool.path.clone(),
-            pool.type_idx,
-            pool.role,
-            pool.pool_id.clone(),
-        );
-        let parents: Vec<(ObjectPath, u64)> = pool
-            .holdings
-            .iter()
-            .map(|h| (h.parent.clone(), h.quantity))
-            .collect();
         self.slot_of.insert(path.clone(), slot);
         self.live.insert(slot);
         if let Some(set) = self.live_of_type.get_mut(type_idx) {
@@ -259,20 +281,16 @@ impl HostModel {
     }
 
     fn unindex(&mut self, slot: usize) {
-        let Some(pool) = self.slots[slot].as_ref() else {
+        let Some(IndexKeys {
+            path,
+            type_idx,
+            role,
+            id,
+            parents,
+        }) = self.keys(slot)
+        else {
             return;
         };
-        let (path, type_idx, role, id) = (
-            pool.path.clone(),
-            pool.type_idx,
-            pool.role,
-            pool.pool_id.clone(),
-        );
-        let parents: Vec<(ObjectPath, u64)> = pool
-            .holdings
-            .iter()
-            .map(|h| (h.parent.clone(), h.quantity))
-            .collect();
         self.slot_of.remove(&path);
         self.live.remove(slot);
         if let Some(set) = self.live_of_type.get_mut(type_idx) {
