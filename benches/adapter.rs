@@ -36,7 +36,7 @@ use poolcheck::mutants;
 use poolcheck::spec::Profile;
 use poolcheck::sut::{
     CallReply, Dialect, HostFixture, JobView, MethodCall, ObjectPath, PoolService,
-    ServiceDescription, ServiceError, Snapshot,
+    ServiceDescription, ServiceError, Snapshot, SnapshotDelta,
 };
 
 const CASES: u32 = 40;
@@ -84,6 +84,15 @@ impl PoolService for Counting<'_> {
     fn snapshot(&mut self) -> Result<Snapshot, ServiceError> {
         self.requests.push(Request::Snapshot);
         self.inner.snapshot()
+    }
+    /// Counted only when the implementation tracks changes: "not tracked" is no call (the
+    /// process adapter sends nothing to an adapter that does not offer `changes`).
+    fn changes(&mut self) -> Result<Option<SnapshotDelta>, ServiceError> {
+        let answer = self.inner.changes();
+        if matches!(answer, Ok(Some(_))) {
+            self.requests.push(Request::Changes);
+        }
+        answer
     }
 }
 
@@ -136,6 +145,7 @@ fn replay_call(service: &mut dyn PoolService, request: &Request) -> bool {
         Request::Invoke(call) => service.invoke(call).is_ok(),
         Request::PollJob { job } => service.poll_job(job).is_ok(),
         Request::Snapshot => service.snapshot().is_ok(),
+        Request::Changes => service.changes().is_ok(),
     }
 }
 

@@ -6,6 +6,10 @@
 //!   answers out of order, prints garbage, reports errors, says a bad hello or none — each
 //!   give a failure or harness error that names the problem and carries the adapter's stderr
 //!   tail; none hangs or panics poolcheck, and every child process is reaped.
+//! - The optional `changes` request: sent only to an adapter that offers it, its answers
+//!   mapped (a report, "not tracked", a failure); the example conforms checking steps on its
+//!   change reports with the same per-rule results as on full snapshots, and an adapter whose
+//!   reports leave out changes is named (`changes_breach`) and still caught on its real bug.
 //! - Transcripts record a run and replay it offline, and say where a replay diverges.
 //! - The command line wires `exec:`, `--record`, `--timeout` and `transcript:`.
 
@@ -14,11 +18,15 @@ use std::process::Command;
 use std::time::Duration;
 
 use poolcheck::adapters::process::{AdapterError, AdapterOptions, ProcessAdapter};
+use poolcheck::adapters::protocol::FEATURE_CHANGES;
 use poolcheck::adapters::transcript::{self, Recorder, TranscriptError};
 use poolcheck::adapters::{build_target, build_targets};
 use poolcheck::harness::{self, Config, HarnessError, RunReport, Verdict};
 use poolcheck::spec::Profile;
-use poolcheck::sut::{Method, MethodCall, ObjectPath, ParamValue, PoolService, ServiceError};
+use poolcheck::sut::{
+    CallReply, HostFixture, JobView, Method, MethodCall, ObjectPath, ParamValue, PoolService,
+    ServiceDescription, ServiceError, Snapshot, SnapshotDelta,
+};
 
 fn manifest(relative: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -123,19 +131,69 @@ fn started(script: &str, options: AdapterOptions) -> (ProcessAdapter, u32) {
     (adapter, pid)
 }
 
+/// Counts the calls a run makes through it, and how many change reports came back.
+struct Tally<'a> {
+    inner: &'a mut dyn PoolService,
+    snapshots: u64,
+    reports: u64,
+}
+
+impl<'a> Tally<'a> {
+    fn new(inner: &'a mut dyn PoolService) -> Self {
+        Tally {
+            inner,
+            snapshots: 0,
+            reports: 0,
+        }
+    }
+}
+
+impl PoolService for Tally<'_> {
+    fn describe(&self) -> ServiceDescription {
+        self.inner.describe()
+    }
+    fn reset(&mut self, fixture: &HostFixture) -> Result<(), ServiceError> {
+        self.inner.reset(fixture)
+    }
+    fn invoke(&mut self, call: &MethodCall) -> Result<CallReply, ServiceError> {
+        self.inner.invoke(call)
+    }
+    fn poll_job(&mut self, job: &ObjectPath) -> Result<JobView, ServiceError> {
+        self.inner.poll_job(job)
+    }
+    fn snapshot(&mut self) -> Result<Snapshot, ServiceError> {
+        self.snapshots += 1;
+        self.inner.snapshot()
+    }
+    fn changes(&mut self) -> Result<Option<SnapshotDelta>, ServiceError> {
+        let answer = self.inner.changes();
+        self.reports += u64::from(matches!(answer, Ok(Some(_))));
+        answer
+    }
+}
+
 #[test]
 fn the_python_example_conforms_under_its_own_profile() {
     for (seed, options) in [11, 12].into_iter().zip(io_modes()) {
         let mut adapter = spawn(&example(""), options);
+        assert!(adapter.hello().offers(FEATURE_CHANGES));
         let profile = adapter
             .profile(None)
             .expect("the adapter declares its profile");
         assert_eq!(profile.name, "python-example");
-        let report = harness::check(&mut adapter, &profile, &quick(seed, 200)).expect("check");
+        let mut tally = Tally::new(&mut adapter);
+        let report = harness::check(&mut tally, &profile, &quick(seed, 200)).expect("check");
         assert!(
             report.conforms(),
             "seed {seed}: {:?}",
             report.failure.as_ref().map(|f| (&f.rule, &f.detail))
+        );
+        assert_eq!(report.changes_breach, None, "seed {seed}");
+        assert!(
+            tally.reports > tally.snapshots,
+            "seed {seed}: steps are checked on change reports ({} reports, {} snapshots)",
+            tally.reports,
+            tally.snapshots
         );
         assert_eq!(report.target.name, "python-example-pool-service");
         assert_eq!(report.cases_run, 200);
@@ -175,7 +233,110 @@ fn each_injected_bug_fails_the_rule_it_breaks() {
         );
         assert_eq!(report.verdict(rule), Some(Verdict::Failed));
         assert!(report.target.version.contains(bug));
+        assert_eq!(report.changes_breach, None, "{bug}");
     }
+}
+
+#[test]
+fn change_reports_give_the_same_results_as_full_snapshots() {
+    let run = |args: &str| {
+        let mut adapter = spawn(&example(args), AdapterOptions::default());
+        let profile = adapter.profile(None).unwrap();
+        let mut tally = Tally::new(&mut adapter);
+        let report = harness::check(&mut tally, &profile, &quick(13, 300)).expect("check");
+        (report, tally.reports)
+    };
+    let (tracked, reports) = run("");
+    let (untracked, no_reports) = run("--no-changes");
+    assert!(reports > 0, "the example's change reports are used");
+    assert_eq!(
+        no_reports, 0,
+        "an adapter that does not offer changes is never asked"
+    );
+    assert!(tracked.conforms() && untracked.conforms());
+    assert_eq!(tracked.changes_breach, None);
+    assert_eq!(tracked.rules, untracked.rules);
+    assert_eq!(tracked.steps_run, untracked.steps_run);
+}
+
+#[test]
+fn a_change_report_that_leaves_out_changes_is_named_and_the_real_bug_still_caught() {
+    let lossy = |args: &str| format!("{} {args}", misbehaving("lossy_changes.py"));
+    let mut adapter = spawn(&lossy(""), AdapterOptions::default());
+    let profile = adapter.profile(None).unwrap();
+    let report = harness::check(&mut adapter, &profile, &quick(6, 60)).expect("check");
+    assert!(
+        report.conforms(),
+        "a lossy change report invents no failure: {:?}",
+        report.failure.as_ref().map(|f| (&f.rule, &f.detail))
+    );
+    let breach = report
+        .changes_breach
+        .as_deref()
+        .expect("the breach is named");
+    assert!(
+        breach.contains("changes() did not report every change"),
+        "{breach}"
+    );
+
+    let mut adapter = spawn(&lossy("--bug leak-on-delete"), AdapterOptions::default());
+    let report = harness::check(&mut adapter, &profile, &quick(5, 300)).expect("check");
+    let failure = report.failure.as_ref().expect("the real bug is caught");
+    assert_eq!(failure.rule.0, "CAP-002", "{}", failure.detail);
+    assert!(failure.deterministic);
+    assert!(failure.shrunk_steps <= 3, "{} steps", failure.shrunk_steps);
+    assert!(report.changes_breach.is_some());
+}
+
+#[test]
+fn changes_is_sent_only_when_offered_and_its_answers_are_mapped() {
+    let answering = |mode: &str| format!("{} {mode}", misbehaving("changes_answers.py"));
+    for options in io_modes() {
+        let mut adapter = spawn(&answering("not-offered"), options.clone());
+        assert!(!adapter.hello().offers(FEATURE_CHANGES));
+        adapter.reset(&msvm().fixture()).expect("reset");
+        assert_eq!(adapter.changes(), Ok(None));
+        adapter
+            .snapshot()
+            .expect("still running: it was never sent changes");
+        let report = harness::check(&mut adapter, &msvm(), &quick(1, 10)).expect("check");
+        assert!(report.conforms());
+        assert_eq!(adapter.spawned_pids().len(), 1);
+
+        let report_of = |removed: &str| SnapshotDelta {
+            changed: Vec::new(),
+            removed: vec![ObjectPath::new(removed)],
+        };
+        for (mode, expected) in [
+            ("unsupported", Ok(None)),
+            ("null", Ok(None)),
+            ("report", Ok(Some(report_of("gone")))),
+            (
+                "error",
+                Err(ServiceError::Crashed(
+                    "the adapter reported an error: the change journal is unavailable".into(),
+                )),
+            ),
+        ] {
+            let mut adapter = spawn(&answering(mode), options.clone());
+            assert!(adapter.hello().offers(FEATURE_CHANGES), "{mode}");
+            adapter.reset(&msvm().fixture()).expect("reset");
+            assert_eq!(adapter.changes(), expected, "{mode}");
+            adapter.snapshot().expect("the adapter keeps running");
+        }
+        let mut adapter = spawn(&answering("bad-shape"), options.clone());
+        adapter.reset(&msvm().fixture()).expect("reset");
+        let error = adapter.changes().unwrap_err();
+        assert!(
+            matches!(&error, ServiceError::Protocol(m) if m.contains("the adapter's answer to changes is not valid")),
+            "{error:?}"
+        );
+    }
+    // Offered but answered "not tracked": checked on full snapshots, nothing breached.
+    let mut adapter = spawn(&answering("unsupported"), AdapterOptions::default());
+    let report = harness::check(&mut adapter, &msvm(), &quick(2, 10)).expect("check");
+    assert!(report.conforms());
+    assert_eq!(report.changes_breach, None);
 }
 
 #[test]
@@ -505,6 +666,16 @@ fn a_transcript_replays_offline_to_the_same_report() {
     let live = record(&example(""), &quick(21, 40), &path);
     assert!(live.conforms());
     assert!(transcript::is_transcript(&path));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text
+        .lines()
+        .next()
+        .unwrap()
+        .contains("\"records_changes\":true"));
+    assert!(
+        text.contains(r#""request":{"op":"changes"},"reply":{"ok":{"changed":"#),
+        "the run's change reports are recorded"
+    );
     let replayed = transcript::replay_transcript(&path).expect("replay");
     assert_eq!(replayed.len(), 1);
     same_run(&live, &replayed[0]);
@@ -516,6 +687,41 @@ fn a_transcript_replays_offline_to_the_same_report() {
     same_run(&live, &replayed[0]);
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_file(&failing_path);
+}
+
+#[test]
+fn a_transcript_recorded_before_change_reports_still_replays() {
+    // What poolcheck recorded before it forwarded changes(): no `records_changes` in the
+    // header, no `changes` exchanges (a run without change reports answers each with null).
+    let path = temp_file("before-changes.jsonl");
+    let live = record(&example("--no-changes"), &quick(25, 30), &path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut n = 0u64;
+    let mut dropped = 0;
+    let old: Vec<String> = text
+        .lines()
+        .filter_map(|line| {
+            let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+            if value.get("transcript").is_some() {
+                let header = value.as_object_mut().unwrap();
+                assert_eq!(header.remove("records_changes"), Some(true.into()));
+            } else if value.get("n").is_some() {
+                if value["request"]["op"] == "changes" {
+                    assert!(value["reply"]["ok"].is_null(), "{line}");
+                    dropped += 1;
+                    return None;
+                }
+                n += 1;
+                value["n"] = n.into();
+            }
+            Some(value.to_string())
+        })
+        .collect();
+    assert!(dropped > 0);
+    std::fs::write(&path, old.join("\n") + "\n").unwrap();
+    let replayed = transcript::replay_transcript(&path).expect("replay");
+    same_run(&live, &replayed[0]);
+    let _ = std::fs::remove_file(&path);
 }
 
 #[test]

@@ -17,7 +17,12 @@ specification in spec/ and independent of poolcheck's Rust code:
   * its own jobs: CreatePool, ModifyPoolResources and DeletePool answer 4096 after checking their
     parameters, and do (or refuse) the work on the second poll of their Msvm_ConcreteJob;
   * malformed calls (a missing, repeated, unknown or mistyped parameter) are refused the way a
-    WBEM stack refuses them: with CIM status 4, CIM_ERR_INVALID_PARAMETER.
+    WBEM stack refuses them: with CIM status 4, CIM_ERR_INVALID_PARAMETER;
+  * change tracking: it offers the optional `changes` request in its hello line and answers it
+    with the pools whose view changed since the last reset, snapshot or changes (a pool it
+    created, modified or renamed, and every parent whose Reserved moved with it) and the paths
+    it removed, so that poolcheck checks each step without a full snapshot. --no-changes turns
+    the offer off (poolcheck then asks for a full snapshot after every step).
 
 Its claims are in pool_adapter.toml beside it, which it sends in its hello line.
 
@@ -418,6 +423,27 @@ class Pool:
         self.leaked = 0  # --bug leak-on-delete
 
 
+class Changes:
+    """What changed since the last reset, snapshot or changes request: the paths of pools whose
+    view may differ, and the paths removed that the last report (or snapshot) still showed."""
+
+    def __init__(self):
+        self.dirty = set()
+        self.born = set()  # created since the last report: a removal needs no report
+        self.removed = set()
+
+    def created(self, path):
+        self.born.add(path)
+        self.dirty.add(path)
+
+    def deleted(self, path):
+        self.dirty.discard(path)
+        if path in self.born:
+            self.born.discard(path)
+        else:
+            self.removed.add(path)
+
+
 def covers(kind, own, held):
     if kind == "path":
         return held == own or (held.startswith(own) and held[len(own):].startswith("\\"))
@@ -431,12 +457,46 @@ class Host:
         self.pools = {}  # path -> Pool, in creation order
         self.kinds = {}  # (type, subtype) -> kind
         self.counter = 0
+        self.changes = Changes()
         for t in fixture["resource_types"]:
             rtype = (t["resource_type"], t["resource_subtype"])
             self.kinds[rtype] = t["kind"]
             path = self.new_path("Primordial")
             self.pools[path] = Pool(path, t["kind"], rtype, "", "Primordial %s pool" % t["resource_subtype"].split(":")[-1],
                                     primordial=True, own=t.get("host_resources", []), capacity=t.get("capacity", 0))
+
+    # Every change of the store goes through these four, which record what a view depends on:
+    # a pool's own view on its fields and grants, a parent's Reserved on its children's grants.
+
+    def add_pool(self, pool):
+        self.pools[pool.path] = pool
+        self.changes.created(pool.path)
+        self.holdings_changed(pool, [])
+
+    def set_grants(self, pool, grants):
+        before, pool.grants = pool.grants, grants
+        self.changes.dirty.add(pool.path)
+        self.holdings_changed(pool, before)
+
+    def settings_changed(self, pool):
+        self.changes.dirty.add(pool.path)
+
+    def remove_pool(self, pool):
+        del self.pools[pool.path]
+        self.changes.deleted(pool.path)
+        self.holdings_changed(pool, [])
+
+    def holdings_changed(self, pool, grants_before):
+        """The pool's holdings moved from grants_before to pool.grants: Reserved of every
+        parent it held from, or holds from now, may differ."""
+        for grant in grants_before + pool.grants:
+            self.changes.dirty.add(grant.parent)
+
+    def report_changes(self):
+        """The change report (spec/adapter-protocol.md, `changes`), and a new baseline."""
+        done, self.changes = self.changes, Changes()
+        return {"changed": [self.view(self.pools[path]) for path in sorted(done.dirty) if path in self.pools],
+                "removed": sorted(done.removed)}
 
     def new_path(self, tag):
         self.counter += 1
@@ -697,7 +757,11 @@ class Service:
         return {}
 
     def snapshot(self):
+        self.host.changes = Changes()
         return {"pools": [self.host.view(p) for p in self.host.pools.values()]}
+
+    def changes(self):
+        return self.host.report_changes()
 
     def poll_job(self, path):
         job = self.jobs.get(path)
@@ -752,7 +816,7 @@ class Service:
             name = settings.get("ElementName") or "Resource pool %s" % pool_id
             pool = Pool(path, host.kinds[rtype], rtype, pool_id, name)
             pool.grants = grants
-            host.pools[path] = pool
+            host.add_pool(pool)
             log("created", pool_id, "in", len(grants), "parent(s)")
             return [path]
 
@@ -767,7 +831,7 @@ class Service:
 
         def work():
             pool = host.target(child.path)
-            pool.grants = host.plan_grants(pool.rtype, parents, allocations, child=pool)
+            host.set_grants(pool, host.plan_grants(pool.rtype, parents, allocations, child=pool))
             log("moved", pool.pool_id, "to", len(parents), "parent(s)")
             return [pool.path]
 
@@ -788,6 +852,7 @@ class Service:
             pool.pool_id = pool_id
             if settings.get("ElementName") is not None:
                 pool.name = settings.get("ElementName")
+            host.settings_changed(pool)
             return [pool.path]
 
         return work
@@ -803,7 +868,7 @@ class Service:
             if "leak-on-delete" in self.bugs:
                 for g in target.grants:
                     host.pools[g.parent].leaked += g.quantity
-            del host.pools[target.path]
+            host.remove_pool(target)
             return [target.path]
 
         return work
@@ -831,6 +896,8 @@ def answer(service, request):
         return {"error": "%s before the first reset" % op}
     if op == "snapshot":
         return {"ok": service.snapshot()}
+    if op == "changes":  # sent only when the hello line offers it
+        return {"ok": service.changes()}
     if op == "poll_job":
         try:
             return {"ok": service.poll_job(request["job"])}
@@ -848,11 +915,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bug", action="append", default=[], choices=["off-by-one", "leak-on-delete", "no-qualifiers"],
                         help="inject a realistic defect (see the module docstring)")
+    parser.add_argument("--no-changes", action="store_true",
+                        help="do not offer the optional changes request (full snapshots after every step)")
     args = parser.parse_args()
     BUGS.update(args.bug)
     out = sys.stdout
     hello = {"name": NAME, "version": VERSION + ("+bug:" + ",".join(args.bug) if args.bug else ""),
              "dialect": "Msvm", "profile": {"toml": profile_text()}}
+    if not args.no_changes:
+        hello["features"] = ["changes"]
     out.write(json.dumps({"protocol": PROTOCOL, "hello": hello}) + "\n")
     out.flush()
     log("ready", "(bugs: %s)" % ", ".join(args.bug) if args.bug else "")

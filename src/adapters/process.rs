@@ -34,12 +34,12 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 
 use super::protocol::{
     self, decode_hello, decode_response, decode_result, encode_request, service_error, Fault,
-    Hello, Reply, Request,
+    Hello, Reply, Request, FEATURE_CHANGES,
 };
 use crate::spec::profile::Profile;
 use crate::sut::{
     CallReply, HostFixture, JobView, MethodCall, ObjectPath, PoolService, ServiceDescription,
-    ServiceError, Snapshot,
+    ServiceError, Snapshot, SnapshotDelta,
 };
 use link::{Link, LinkError};
 
@@ -273,6 +273,12 @@ impl ProcessAdapter {
                 before.dialect
             )));
         }
+        if hello.features != self.hello.features {
+            return Err(ServiceError::Protocol(format!(
+                "the restarted adapter offers the features {:?}, not {:?}",
+                hello.features, self.hello.features
+            )));
+        }
         self.pids.push(session.pid);
         self.session = Some(session);
         self.lost = None;
@@ -335,6 +341,18 @@ impl PoolService for ProcessAdapter {
 
     fn snapshot(&mut self) -> Result<Snapshot, ServiceError> {
         self.call(Request::Snapshot)
+    }
+
+    /// Sent only to an adapter that offers `changes` in its hello line; `unsupported` (or an
+    /// `ok` of `null`) means "not tracked", like not offering it.
+    fn changes(&mut self) -> Result<Option<SnapshotDelta>, ServiceError> {
+        if !self.hello.offers(FEATURE_CHANGES) {
+            return Ok(None);
+        }
+        match self.call(Request::Changes) {
+            Err(ServiceError::Unsupported(_)) => Ok(None),
+            answer => answer,
+        }
     }
 }
 

@@ -30,6 +30,10 @@ pub const PROTOCOL: &str = "poolcheck-adapter/1";
 /// Environment variable set for every adapter process, holding [`PROTOCOL`].
 pub const PROTOCOL_ENV: &str = "POOLCHECK_PROTOCOL";
 
+/// The feature an adapter names in its hello line (`"features":["changes"]`) when it answers
+/// the optional [`Request::Changes`]. An adapter that does not name it is never sent one.
+pub const FEATURE_CHANGES: &str = "changes";
+
 /// The adapter's first line: `{"protocol":"poolcheck-adapter/1","hello":{...}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HelloLine {
@@ -46,9 +50,18 @@ pub struct Hello {
     /// The profile the adapter claims; used when the run names none.
     #[serde(default)]
     pub profile: Option<ProfileSource>,
+    /// The optional requests the adapter answers ([`FEATURE_CHANGES`]); names poolcheck does
+    /// not know are ignored, so that an adapter can serve several versions of poolcheck.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
 }
 
 impl Hello {
+    /// Whether the adapter named `feature` in its hello line.
+    pub fn offers(&self, feature: &str) -> bool {
+        self.features.iter().any(|f| f == feature)
+    }
+
     pub fn description(&self) -> ServiceDescription {
         ServiceDescription {
             name: self.name.clone(),
@@ -98,14 +111,22 @@ impl ProfileSource {
 
 /// One request, without its `id`. Serialised with the operation in `"op"`:
 /// `{"op":"reset","fixture":{...}}`, `{"op":"invoke","method":"CreatePool","params":[...]}`,
-/// `{"op":"poll_job","job":"..."}`, `{"op":"snapshot"}`.
+/// `{"op":"poll_job","job":"..."}`, `{"op":"snapshot"}`, and — only to an adapter that offers
+/// [`FEATURE_CHANGES`] — `{"op":"changes"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
-    Reset { fixture: HostFixture },
+    Reset {
+        fixture: HostFixture,
+    },
     Invoke(MethodCall),
-    PollJob { job: ObjectPath },
+    PollJob {
+        job: ObjectPath,
+    },
     Snapshot,
+    /// What changed since the previous `reset`, `snapshot` or `changes`: answered with a
+    /// [`SnapshotDelta`](crate::sut::SnapshotDelta), or `null` / `unsupported` for "not tracked".
+    Changes,
 }
 
 impl Request {
@@ -116,6 +137,7 @@ impl Request {
             Request::Invoke(call) => format!("invoke {}", call.method),
             Request::PollJob { job } => format!("poll_job {job}"),
             Request::Snapshot => "snapshot".into(),
+            Request::Changes => "changes".into(),
         }
     }
 }
@@ -345,6 +367,10 @@ mod tests {
             encode_request(7, &Request::Snapshot),
             "{\"id\":7,\"op\":\"snapshot\"}\n"
         );
+        assert_eq!(
+            encode_request(9, &Request::Changes),
+            "{\"id\":9,\"op\":\"changes\"}\n"
+        );
         let call = MethodCall::new(Method::DeletePool).with(
             "Pool",
             crate::sut::ParamValue::Reference(ObjectPath::new("p")),
@@ -414,7 +440,7 @@ mod tests {
         .unwrap();
         assert_eq!(hello.dialect, Dialect::Cim);
         assert_eq!(
-            hello.profile.unwrap().load("a").unwrap().name,
+            hello.profile.as_ref().unwrap().load("a").unwrap().name,
             "reference-cim"
         );
         for (line, needle) in [
@@ -432,6 +458,14 @@ mod tests {
             let fault = decode_hello(line).unwrap_err();
             assert!(fault.to_string().contains(needle), "{line}: {fault}");
         }
+        assert!(hello.features.is_empty(), "no features unless named");
+        assert!(!hello.offers(FEATURE_CHANGES));
+        let with_features = decode_hello(
+            r#"{"protocol":"poolcheck-adapter/1","hello":{"name":"a","version":"1","dialect":"Msvm","features":["changes","from-the-future"]}}"#,
+        )
+        .unwrap();
+        assert!(with_features.offers(FEATURE_CHANGES));
+        assert!(!with_features.offers("snapshot"));
         let unknown = ProfileSource::Builtin("nope".into()).load("a").unwrap_err();
         assert!(unknown.to_string().contains("not a built-in profile"));
         let file_path = ProfileSource::Builtin("Cargo.toml".into()).load("a");

@@ -5,7 +5,8 @@
 //! A transcript holds one section per profile run. A section starts with a [`Header`] line
 //! (`{"transcript":"poolcheck-transcript/1", …}`: suite version, spec edition, target, the
 //! implementation's description, the whole profile and the run's [`Config`], seed included),
-//! followed by one line per call in order: `{"n":1,"request":{"op":"reset",…},"reply":{"ok":…}}`
+//! followed by one line per call in order — `changes()` calls included, answered with a change
+//! report or `null` — `{"n":1,"request":{"op":"reset",…},"reply":{"ok":…}}`
 //! or `…,"reply":{"err":{"Timeout":"…"}}}`, and ends with an [`Ending`] line
 //! (`{"end":{"cases_run":…}}`) once the run is over. Requests are the adapter protocol's
 //! [`Request`]s; replies are what the [`PoolService`] returned — so a transcript records any
@@ -37,7 +38,7 @@ use crate::harness::{self, Config, HarnessError, RunReport};
 use crate::spec::profile::Profile;
 use crate::sut::{
     CallReply, HostFixture, JobView, MethodCall, ObjectPath, PoolService, ServiceDescription,
-    ServiceError, Snapshot,
+    ServiceError, Snapshot, SnapshotDelta,
 };
 
 /// The format tag of a transcript's header lines.
@@ -56,6 +57,12 @@ pub struct Header {
     pub service: ServiceDescription,
     pub profile: Profile,
     pub config: Config,
+    /// Whether every `changes()` call is in the recording (`{"op":"changes"}`, answered with a
+    /// change report or `null` for "not tracked"). Absent in transcripts recorded before
+    /// poolcheck forwarded `changes()`: their runs never saw a change report, so a replay
+    /// answers "not tracked" without reading the recording.
+    #[serde(default)]
+    pub records_changes: bool,
 }
 
 /// The last line of a section: how the recorded run ended.
@@ -208,6 +215,7 @@ impl Recorder {
             service: service.describe(),
             profile: profile.clone(),
             config: config.clone(),
+            records_changes: true,
         };
         self.write_line(&header);
         self.take_error()?;
@@ -305,6 +313,11 @@ impl PoolService for Recording<'_> {
     fn snapshot(&mut self) -> Result<Snapshot, ServiceError> {
         let reply = self.service.snapshot();
         self.save(&Request::Snapshot, reply)
+    }
+
+    fn changes(&mut self) -> Result<Option<SnapshotDelta>, ServiceError> {
+        let reply = self.service.changes();
+        self.save(&Request::Changes, reply)
     }
 }
 
@@ -639,6 +652,13 @@ impl PoolService for Replayer {
 
     fn snapshot(&mut self) -> Result<Snapshot, ServiceError> {
         self.answer(Request::Snapshot)
+    }
+
+    fn changes(&mut self) -> Result<Option<SnapshotDelta>, ServiceError> {
+        if !self.header.records_changes {
+            return Ok(None);
+        }
+        self.answer(Request::Changes)
     }
 }
 

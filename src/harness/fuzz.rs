@@ -39,7 +39,7 @@ use crate::adapters::protocol::{
 use crate::model::Operation;
 use crate::spec::profile::Profile;
 use crate::spec::RuleId;
-use crate::sut::{CallReply, JobView, ObjectPath, PoolService, Snapshot};
+use crate::sut::{CallReply, JobView, ObjectPath, PoolService, Snapshot, SnapshotDelta};
 
 /// The longest operation sequence one fuzz input decodes to.
 pub const MAX_OPERATIONS: usize = 32;
@@ -457,7 +457,7 @@ pub struct ProtocolTally {
     /// Further lines that decoded as a response (`ok`, `unsupported` or `error`).
     pub responses: usize,
     /// `ok` results that decoded as the answer to some request (a `CallReply`, a `JobView`,
-    /// a `Snapshot`).
+    /// a `Snapshot`, a change report).
     pub results: usize,
 }
 
@@ -499,7 +499,8 @@ pub fn protocol(data: &[u8]) -> Result<ProtocolTally, String> {
                 };
                 tally.results += round_trip::<CallReply>(&raw, &Request::Snapshot)?
                     + round_trip::<JobView>(&raw, &job)?
-                    + round_trip::<Snapshot>(&raw, &Request::Snapshot)?;
+                    + round_trip::<Snapshot>(&raw, &Request::Snapshot)?
+                    + round_trip::<Option<SnapshotDelta>>(&raw, &Request::Changes)?;
             }
             Ok(Reply::Unsupported(_) | Reply::Error(_)) => tally.responses += 1,
             Err(fault) => fault_maps(&fault),

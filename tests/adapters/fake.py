@@ -22,11 +22,13 @@ def send(message):
     sys.stdout.flush()
 
 
-def hello(protocol="poolcheck-adapter/1"):
+def hello(protocol="poolcheck-adapter/1", features=()):
     log("pid=%d" % os.getpid())
-    send({"protocol": protocol, "hello": {
-        "name": os.path.basename(sys.argv[0]), "version": "0", "dialect": "Msvm",
-        "profile": {"builtin": "reference-msvm"}}})
+    greeting = {"name": os.path.basename(sys.argv[0]), "version": "0", "dialect": "Msvm",
+                "profile": {"builtin": "reference-msvm"}}
+    if features:
+        greeting["features"] = list(features)
+    send({"protocol": protocol, "hello": greeting})
 
 
 def primordial_pools(fixture):
@@ -43,11 +45,12 @@ def primordial_pools(fixture):
     return pools
 
 
-def serve(on_invoke=None):
+def serve(on_invoke=None, on_other=None, features=()):
     """Answer requests until stdin closes. `on_invoke(request, n)` (n counts the invokes of
     this process from 1) may misbehave, or return the response body to send (an "id" in it
-    replaces the request's), or None for the default answer."""
-    hello()
+    replaces the request's), or None for the default answer. `on_other(request)` does the
+    same for requests other than reset, snapshot and invoke; `features` go into the hello."""
+    hello(features=features)
     pools = []
     invokes = 0
     for line in sys.stdin:
@@ -64,6 +67,8 @@ def serve(on_invoke=None):
             invokes += 1
             if on_invoke is not None:
                 body = on_invoke(request, invokes) or body
+        elif on_other is not None:
+            body = on_other(request) or body
         response = {"id": request["id"]}
         response.update(body)
         send(response)
