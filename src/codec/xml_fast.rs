@@ -66,11 +66,14 @@ fn is_identifier(name: &str) -> bool {
         && bytes.iter().all(|&b| IDENTIFIER[usize::from(b)])
 }
 
+#[cfg(not(target_arch = "x86_64"))]
 const ONES: u64 = 0x0101_0101_0101_0101;
+#[cfg(not(target_arch = "x86_64"))]
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit of each byte of `w` (little-endian) that may be `&`, below 0x20 or 0xEF;
 /// the lowest one set is exact.
+#[cfg(not(target_arch = "x86_64"))]
 fn special_mask(w: u64) -> u64 {
     let amp = w ^ (ONES * u64::from(b'&'));
     let ef = w ^ (ONES * 0xEF);
@@ -81,9 +84,60 @@ fn special_mask(w: u64) -> u64 {
 }
 
 /// The first byte at or after `from` that is `&`, below 0x20 or 0xEF (the lead byte of
+/// U+FFFE and U+FFFF), sixteen bytes at a time with SSE2 (part of every x86-64 CPU): the
+/// last, partial block is read as the input's last sixteen bytes with the bytes already
+/// scanned masked off; inputs shorter than a block byte by byte.
+#[cfg(target_arch = "x86_64")]
+fn find_special(bytes: &[u8], from: usize) -> Option<usize> {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+
+    /// Bit k set when byte k of the sixteen at `block` is special.
+    ///
+    /// # Safety
+    /// `block` must be valid for reading sixteen bytes.
+    #[inline(always)]
+    unsafe fn special_bits(block: *const u8) -> u32 {
+        let v = _mm_loadu_si128(block.cast::<__m128i>());
+        let below_20 = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F));
+        let amp = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'&' as i8));
+        let ef = _mm_cmpeq_epi8(v, _mm_set1_epi8(0xEFu8 as i8));
+        _mm_movemask_epi8(_mm_or_si128(below_20, _mm_or_si128(amp, ef))) as u32
+    }
+
+    let len = bytes.len();
+    let mut at = from;
+    if len >= 16 {
+        while at + 16 <= len {
+            // SAFETY: at + 16 <= len, and SSE2 is baseline on x86-64.
+            let bits = unsafe { special_bits(bytes.as_ptr().add(at)) };
+            if bits != 0 {
+                return Some(at + bits.trailing_zeros() as usize);
+            }
+            at += 16;
+        }
+        if at >= len {
+            return None;
+        }
+        let base = len - 16;
+        // SAFETY: base + 16 == len; bytes below `at` were scanned and are shifted out.
+        let bits = unsafe { special_bits(bytes.as_ptr().add(base)) } >> (at - base);
+        return (bits != 0).then(|| at + bits.trailing_zeros() as usize);
+    }
+    bytes
+        .get(at..)?
+        .iter()
+        .position(|&b| b == b'&' || b < 0x20 || b == 0xEF)
+        .map(|i| at + i)
+}
+
+/// The first byte at or after `from` that is `&`, below 0x20 or 0xEF (the lead byte of
 /// U+FFFE and U+FFFF), eight bytes at a time: in each word, the lowest byte flagged by the
 /// zero-byte and below-0x20 tests is exact (only bytes above a flagged one can be flagged
 /// wrongly).
+#[cfg(not(target_arch = "x86_64"))]
 fn find_special(bytes: &[u8], from: usize) -> Option<usize> {
     let mut at = from;
     while let Some(word) = bytes.get(at..at + 8) {
@@ -457,4 +511,43 @@ fn typed(cim_type: CimType, text: Cow<'_, str>) -> Option<Cow<'_, str>> {
         Cow::Borrowed(t) => Cow::Borrowed(lexical::trim_xml_space(t)),
         Cow::Owned(t) => Cow::Owned(lexical::trim_xml_space(&t).to_string()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_special;
+
+    fn naive(bytes: &[u8], from: usize) -> Option<usize> {
+        (from..bytes.len()).find(|&i| matches!(bytes[i], b'&' | 0xEF) || bytes[i] < 0x20)
+    }
+
+    /// Every length up to three blocks, every start, one or two specials anywhere (the tail
+    /// block overlaps what was scanned): the first special found is the first there is.
+    #[test]
+    fn find_special_finds_the_first_special_byte() {
+        let specials = [b'&', 0xEF, 0x00, b'\t', b'\n', b'\r', 0x1F];
+        let plain = [b'a', b' ', 0x20, 0x7F, 0x80, 0xEE, 0xF0, 0xFF, b'<'];
+        for len in 0..48 {
+            for from in 0..=len + 1 {
+                let filler = plain[len % plain.len()];
+                let mut bytes = vec![filler; len];
+                assert_eq!(find_special(&bytes, from), None, "{len} {from}");
+                for at in 0..len {
+                    for (k, &special) in specials.iter().enumerate() {
+                        bytes[at] = special;
+                        let second = (at + 5 + k) % len;
+                        let before = bytes[second];
+                        bytes[second] = specials[(k + 1) % specials.len()];
+                        assert_eq!(
+                            find_special(&bytes, from),
+                            naive(&bytes, from),
+                            "len {len}, from {from}, specials at {at} and {second}"
+                        );
+                        bytes[second] = before;
+                        bytes[at] = filler;
+                    }
+                }
+            }
+        }
+    }
 }
