@@ -44,6 +44,24 @@ fn judge_the_reference_conforms_with_default_settings(#[case] dialect: Dialect) 
     );
 }
 
+/// The reference also conforms under the `hyperv` profile, whose host has three pool types of
+/// one ResourceType number (31: virtual hard disks, CD/DVD and floppy images): the only built-in
+/// profile where "another type" and "another subtype of the same type" differ. Some rules cannot
+/// be exercised under it (its knobs), so this judge asks for conformance only.
+#[test]
+fn judge_the_reference_conforms_under_the_hyperv_profile() {
+    let profile = Profile::built_in("hyperv");
+    let mut service = mutants::build("reference", &profile).expect("reference builds");
+    let report = check(&mut *service, &profile, &Config::default()).expect("harness runs");
+    assert!(
+        report.conforms(),
+        "the reference fails under hyperv: {:#?}",
+        report
+            .failure
+            .map(|f| (f.rule, f.detail, f.trace.operations))
+    );
+}
+
 /// Every mutant of the zoo is caught, by one of its tagged rules, with the default
 /// configuration (1000 cases, seed 0) — the same run `poolcheck mutants` makes. Fails at the
 /// first mutant that is not (this test is also cargo-mutants' judge of the defect branches).
