@@ -35,6 +35,9 @@ fn judge_the_reference_conforms_with_default_settings(#[case] dialect: Dialect) 
             .failure
             .map(|f| (f.rule, f.detail, f.trace.operations))
     );
+    // The reference's change reports add up to its snapshots: a report that left something
+    // out would not change the verdict (the harness re-checks on full snapshots) but is a bug.
+    assert_eq!(report.changes_breach, None, "under {}", profile.name);
     // A conformance verdict is a pass on every applicable rule: an implementation that
     // answers Unsupported to everything the profile claims passes no rule.
     assert!(
