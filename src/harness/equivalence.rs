@@ -35,6 +35,7 @@ use super::stats::RuleStats;
 use super::trace::{Channel, Observed, StepRecord, TraceVerdict};
 use super::{replay_scoped, strategy, Config, Failure};
 use crate::codec::{decode, encode, AllocationSettingData, Encoding, Instance, PoolSettingData};
+use crate::model::fxhash::FxHashMap;
 use crate::model::observed::ObservedHost;
 use crate::model::{rule_id, Operation, Violation};
 use crate::spec::profile::Profile;
@@ -85,6 +86,33 @@ fn retyped(instance: Instance) -> Instance {
 
 /// `call` with every embedded instance re-encoded as `encoding`; `None` when it holds none.
 pub fn rewrite(call: &MethodCall, encoding: Encoding) -> Option<MethodCall> {
+    rewrite_with(call, |text| reencode(text, encoding))
+}
+
+/// The embedded instances a case's runs decoded, by text: [`reencode`] without decoding a
+/// text again for every rendition (the runs of a case send the same texts while they agree).
+#[derive(Default)]
+struct Decoded {
+    /// Text → the instance retyped, or `None` when the text does not decode.
+    instances: FxHashMap<String, Option<Instance>>,
+}
+
+impl Decoded {
+    /// Exactly [`reencode`]`(text, encoding)`.
+    fn reencode(&mut self, text: &str, encoding: Encoding) -> String {
+        if !self.instances.contains_key(text) {
+            let instance = decode(text).ok().map(retyped);
+            self.instances.insert(text.to_string(), instance);
+        }
+        match &self.instances[text] {
+            Some(instance) => encode(instance, encoding),
+            None => text.to_string(),
+        }
+    }
+}
+
+/// `call` with every embedded instance replaced by `reencode(text)`; `None` when it holds none.
+fn rewrite_with(call: &MethodCall, mut reencode: impl FnMut(&str) -> String) -> Option<MethodCall> {
     let mut call = call.clone();
     let mut any = false;
     for param in &mut call.params {
@@ -96,12 +124,12 @@ pub fn rewrite(call: &MethodCall, encoding: Encoding) -> Option<MethodCall> {
         }
         match &mut param.value {
             ParamValue::String(text) => {
-                *text = reencode(text, encoding);
+                *text = reencode(text);
                 any = true;
             }
             ParamValue::StringArray(items) if !items.is_empty() => {
                 for text in items.iter_mut() {
-                    *text = reencode(text, encoding);
+                    *text = reencode(text);
                 }
                 any = true;
             }
@@ -124,11 +152,16 @@ pub enum HostReport {
 pub struct Rendering<'s> {
     inner: &'s mut dyn PoolService,
     encoding: Option<Encoding>,
-    /// The calls as sent, in order.
+    /// The calls as sent, in order (unless `keep_sent` is off).
     pub sent: Vec<MethodCall>,
     /// Every snapshot and change report since the last reset, with the number of calls made
     /// before it.
     pub reports: Vec<(usize, HostReport)>,
+    /// Calls made since the last reset.
+    calls: usize,
+    /// Whether `sent` keeps the calls (a comparison needs only the reports).
+    keep_sent: bool,
+    decoded: Decoded,
 }
 
 impl<'s> Rendering<'s> {
@@ -139,6 +172,9 @@ impl<'s> Rendering<'s> {
             encoding,
             sent: Vec::new(),
             reports: Vec::new(),
+            calls: 0,
+            keep_sent: true,
+            decoded: Decoded::default(),
         }
     }
 }
@@ -151,16 +187,20 @@ impl PoolService for Rendering<'_> {
     fn reset(&mut self, fixture: &HostFixture) -> Result<(), ServiceError> {
         self.sent.clear();
         self.reports.clear();
+        self.calls = 0;
         self.inner.reset(fixture)
     }
 
     fn invoke(&mut self, call: &MethodCall) -> Result<CallReply, ServiceError> {
-        let call = match self.encoding.and_then(|e| rewrite(call, e)) {
-            Some(rewritten) => rewritten,
-            None => call.clone(),
-        };
-        let reply = self.inner.invoke(&call);
-        self.sent.push(call);
+        let decoded = &mut self.decoded;
+        let rewritten = self
+            .encoding
+            .and_then(|e| rewrite_with(call, |text| decoded.reencode(text, e)));
+        let reply = self.inner.invoke(rewritten.as_ref().unwrap_or(call));
+        self.calls += 1;
+        if self.keep_sent {
+            self.sent.push(rewritten.unwrap_or_else(|| call.clone()));
+        }
         reply
     }
 
@@ -171,7 +211,7 @@ impl PoolService for Rendering<'_> {
     fn snapshot(&mut self) -> Result<Snapshot, ServiceError> {
         let snapshot = self.inner.snapshot()?;
         self.reports
-            .push((self.sent.len(), HostReport::Full(snapshot.clone())));
+            .push((self.calls, HostReport::Full(snapshot.clone())));
         Ok(snapshot)
     }
 
@@ -179,7 +219,7 @@ impl PoolService for Rendering<'_> {
         let delta = self.inner.changes()?;
         if let Some(delta) = &delta {
             self.reports
-                .push((self.sent.len(), HostReport::Changes(delta.clone())));
+                .push((self.calls, HostReport::Changes(delta.clone())));
         }
         Ok(delta)
     }
@@ -191,16 +231,22 @@ struct Run {
     reports: Vec<(usize, HostReport)>,
 }
 
+/// One run of `ops`; `decoded` carries decoded instances from one run of a case to the next.
 fn run(
     service: &mut dyn PoolService,
     profile: &Profile,
     filter: &RuleFilter,
     ops: &[Operation],
     encoding: Option<Encoding>,
+    decoded: &mut Decoded,
 ) -> Result<Run, HarnessError> {
     let mut rendering = Rendering::new(service, encoding);
+    rendering.keep_sent = false;
+    rendering.decoded = std::mem::take(decoded);
     let mut stats = RuleStats::default();
-    let outcome = run_sequence_scoped(&mut rendering, profile, ops, &mut stats, filter)?;
+    let outcome = run_sequence_scoped(&mut rendering, profile, ops, &mut stats, filter);
+    *decoded = std::mem::take(&mut rendering.decoded);
+    let outcome = outcome?;
     Ok(Run {
         outcome,
         reports: rendering.reports,
@@ -376,14 +422,19 @@ fn describe_step(record: &StepRecord) -> String {
     }
 }
 
-fn first_difference(primary: &Run, other: &Run, encoding: Encoding) -> Option<Divergence> {
+/// `mine` is `canonical(&primary.reports)`, computed once for all of a case's renditions.
+fn first_difference(
+    primary: &Run,
+    mine: &[Snapshot],
+    other: &Run,
+    encoding: Encoding,
+) -> Option<Divergence> {
     let diverged = |step: usize, detail: String| Divergence {
         encoding,
         step,
         detail,
     };
     let (ours, theirs) = (&primary.outcome.steps, &other.outcome.steps);
-    let mine = canonical(&primary.reports);
     let yours = canonical(&other.reports);
     // Snapshot k+1 follows the k-th judged step; index 0 is the one after reset.
     let mut judged = 0;
@@ -450,7 +501,8 @@ pub fn compare(
     filter: &RuleFilter,
     ops: &[Operation],
 ) -> Result<Comparison, HarnessError> {
-    let primary = run(service, profile, filter, ops, None)?;
+    let mut decoded = Decoded::default();
+    let primary = run(service, profile, filter, ops, None, &mut decoded)?;
     if primary.outcome.failure.is_some() {
         return Ok(Comparison::NotCompared);
     }
@@ -463,9 +515,10 @@ pub fn compare(
     if steps == 0 {
         return Ok(Comparison::Agreed { steps });
     }
+    let mine = canonical(&primary.reports);
     for encoding in RENDITIONS {
-        let other = run(service, profile, filter, ops, Some(encoding))?;
-        if let Some(divergence) = first_difference(&primary, &other, encoding) {
+        let other = run(service, profile, filter, ops, Some(encoding), &mut decoded)?;
+        if let Some(divergence) = first_difference(&primary, &mine, &other, encoding) {
             return Ok(Comparison::Diverged(divergence));
         }
     }
@@ -515,9 +568,11 @@ fn diverges_as(
     ops: &[Operation],
     encoding: Encoding,
 ) -> Result<Option<Divergence>, HarnessError> {
-    let primary = run(service, profile, filter, ops, None)?;
-    let other = run(service, profile, filter, ops, Some(encoding))?;
-    Ok(first_difference(&primary, &other, encoding))
+    let mut decoded = Decoded::default();
+    let primary = run(service, profile, filter, ops, None, &mut decoded)?;
+    let other = run(service, profile, filter, ops, Some(encoding), &mut decoded)?;
+    let mine = canonical(&primary.reports);
+    Ok(first_difference(&primary, &mine, &other, encoding))
 }
 
 /// The trace of the run re-encoded as `encoding` (its calls as sent, its `rendition` set),

@@ -131,9 +131,9 @@ fn create() -> impl Strategy<Value = Operation> {
         any::<u8>(),
         id_sel(),
         element_name(),
-        parents_and_allocations(),
+        parents_and_allocations().boxed(),
         encoding(),
-        fault(),
+        fault().boxed(),
     )
         .prop_map(
             |(resource, pool_id, element_name, (parents, allocations), encoding, fault)| {
@@ -151,8 +151,13 @@ fn create() -> impl Strategy<Value = Operation> {
 }
 
 fn change_parents() -> impl Strategy<Value = Operation> {
-    (target_sel(), parents_and_allocations(), encoding(), fault()).prop_map(
-        |(child, (parents, allocations), encoding, fault)| {
+    (
+        target_sel(),
+        parents_and_allocations().boxed(),
+        encoding(),
+        fault().boxed(),
+    )
+        .prop_map(|(child, (parents, allocations), encoding, fault)| {
             Operation::ChangeParents(ChangeParentsOp {
                 child,
                 parents,
@@ -160,8 +165,7 @@ fn change_parents() -> impl Strategy<Value = Operation> {
                 encoding,
                 fault,
             })
-        },
-    )
+        })
 }
 
 fn change_settings() -> impl Strategy<Value = Operation> {
@@ -171,7 +175,7 @@ fn change_settings() -> impl Strategy<Value = Operation> {
         element_name(),
         prop::bool::weighted(0.05),
         encoding(),
-        fault(),
+        fault().boxed(),
     )
         .prop_map(
             |(child, pool_id, element_name, foreign_type, encoding, fault)| {
@@ -188,7 +192,8 @@ fn change_settings() -> impl Strategy<Value = Operation> {
 }
 
 fn delete() -> impl Strategy<Value = Operation> {
-    (target_sel(), fault()).prop_map(|(pool, fault)| Operation::Delete(DeleteOp { pool, fault }))
+    (target_sel(), fault().boxed())
+        .prop_map(|(pool, fault)| Operation::Delete(DeleteOp { pool, fault }))
 }
 
 fn device() -> impl Strategy<Value = DeviceSel> {
