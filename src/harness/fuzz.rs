@@ -182,10 +182,18 @@ impl Regression {
 
 /// The differential oracle: the model and one implementation, run in lockstep over
 /// operation sequences. The implementation is built once and reset before every sequence.
+///
+/// Per-rule counts are kept across sequences, like one harness run's: nothing reads them,
+/// but the runner needs somewhere to count, and one table whose entries already exist costs
+/// less per input than a new one grown from empty. It also carries
+/// [`RuleStats::changes_breach`]: once the implementation's change reports have disagreed
+/// with its full snapshot, every later sequence is checked on full snapshots straight away
+/// (as in a harness run), instead of first on the reports that were shown to be wrong.
 pub struct Differential {
     target: String,
     profile: Profile,
     service: Box<dyn PoolService>,
+    stats: RuleStats,
 }
 
 impl Differential {
@@ -204,6 +212,7 @@ impl Differential {
             target: target.to_string(),
             profile,
             service,
+            stats: RuleStats::default(),
         })
     }
 
@@ -229,8 +238,7 @@ impl Differential {
 
     /// Run `ops` in lockstep; `Err` on the first violated rule or a harness error.
     pub fn check(&mut self, ops: &[Operation]) -> Result<(), Finding> {
-        let mut stats = RuleStats::default();
-        let kind = match run_sequence(&mut *self.service, &self.profile, ops, &mut stats) {
+        let kind = match run_sequence(&mut *self.service, &self.profile, ops, &mut self.stats) {
             Ok(outcome) => match outcome.failure {
                 None => return Ok(()),
                 Some((step, rule)) => FindingKind::Violation {

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use super::fxhash::FxHashMap;
+use super::fxhash::{FxHashMap, FxHashSet};
 
 use crate::sut::{ObjectPath, PoolView, Snapshot, SnapshotDelta};
 
@@ -125,21 +125,23 @@ impl ObservedHost {
 
     /// Take a full snapshot as the new state. O(pools).
     pub fn replace(&mut self, snapshot: Snapshot) -> Update {
-        let mut update = Update::default();
-        let mut seen: BTreeSet<ObjectPath> = BTreeSet::new();
+        let mut update = Update {
+            duplicates: duplicate_paths(&snapshot.pools),
+            ..Update::default()
+        };
+        let gone: Vec<ObjectPath> = {
+            let reported: FxHashSet<&ObjectPath> =
+                snapshot.pools.iter().map(|view| &view.path).collect();
+            self.pools
+                .keys()
+                .filter(|path| !reported.contains(path))
+                .cloned()
+                .collect()
+        };
         for mut view in snapshot.pools {
             normalize_view(&mut view);
-            if !seen.insert(view.path.clone()) {
-                update.duplicates.push(view.path.clone());
-            }
             self.upsert(view, &mut update);
         }
-        let gone: Vec<ObjectPath> = self
-            .pools
-            .keys()
-            .filter(|p| !seen.contains(*p))
-            .cloned()
-            .collect();
         for path in gone {
             self.delete(&path, &mut update);
         }
@@ -148,18 +150,17 @@ impl ObservedHost {
 
     /// Apply what an implementation reported changed. O(size of the delta).
     pub fn apply(&mut self, delta: SnapshotDelta) -> Update {
-        let mut update = Update::default();
+        let mut update = Update {
+            duplicates: duplicate_paths(&delta.changed),
+            ..Update::default()
+        };
         for path in &delta.removed {
             if !delta.changed.iter().any(|v| &v.path == path) {
                 self.delete(path, &mut update);
             }
         }
-        let mut seen: BTreeSet<ObjectPath> = BTreeSet::new();
         for mut view in delta.changed {
             normalize_view(&mut view);
-            if !seen.insert(view.path.clone()) {
-                update.duplicates.push(view.path.clone());
-            }
             self.upsert(view, &mut update);
         }
         update
@@ -284,6 +285,16 @@ impl ObservedHost {
             }
         }
     }
+}
+
+/// The paths reported more than once, once for every repetition, in the order reported.
+fn duplicate_paths(views: &[PoolView]) -> Vec<ObjectPath> {
+    let mut seen: FxHashSet<&ObjectPath> = FxHashSet::default();
+    views
+        .iter()
+        .filter(|view| !seen.insert(&view.path))
+        .map(|view| view.path.clone())
+        .collect()
 }
 
 /// Sort a view's host resources and allocations, so that equal hosts compare equal.
