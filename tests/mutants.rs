@@ -85,7 +85,10 @@ fn judge_the_whole_zoo_is_caught_by_a_tagged_rule_with_default_settings() {
             hunted += 1;
         }
     }
-    assert_eq!(hunted, 49, "every mutant in every dialect it is observable in");
+    assert_eq!(
+        hunted, 49,
+        "every mutant in every dialect it is observable in"
+    );
 }
 
 /// The same under another seed: the teeth do not depend on one lucky seed.

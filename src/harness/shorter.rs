@@ -7,8 +7,10 @@
 //! name). [`search`] tries, in order and for the same rule:
 //!
 //! 1. every deletion of two steps;
-//! 2. every sequence of length 1, then 2 (when shorter), over the *alphabet*: the distinct
-//!    operations of the counterexample and the [`canonical_operations`] of the dialect.
+//! 2. every sequence of length 1, then 2, then 3 … (shorter than the counterexample), over the
+//!    *alphabet*: the distinct operations of the counterexample and the
+//!    [`canonical_operations`] of the dialect, in lexicographic order, up to
+//!    [`SEQUENCE_BUDGET`] sequences.
 //!
 //! It refuses to know which rule is wanted or how a failure is judged: the caller says
 //! whether a candidate fails.
@@ -44,23 +46,43 @@ pub fn search(
         }
     }
     let alphabet = alphabet(profile, ops);
-    for op in &alphabet {
-        let candidate = vec![op.clone()];
-        if fails(&candidate)? {
-            return Ok(Some(candidate));
-        }
-    }
-    if n > 2 {
-        for first in &alphabet {
-            for second in &alphabet {
-                let candidate = vec![first.clone(), second.clone()];
-                if fails(&candidate)? {
-                    return Ok(Some(candidate));
-                }
+    let mut budget = SEQUENCE_BUDGET;
+    for length in 1..n {
+        let mut digits = vec![0usize; length];
+        loop {
+            if budget == 0 {
+                return Ok(None);
+            }
+            budget -= 1;
+            let candidate: Vec<Operation> = digits.iter().map(|&d| alphabet[d].clone()).collect();
+            if fails(&candidate)? {
+                return Ok(Some(candidate));
+            }
+            if !advance(&mut digits, alphabet.len()) {
+                break;
             }
         }
     }
     Ok(None)
+}
+
+/// How many sequences over the alphabet [`search`] tries at most (after the pair deletions):
+/// every sequence of one and two operations, and the first of three and more — enough for
+/// the counterexamples the zoo's mutants give, bounded so that shrinking stays well under a
+/// second.
+pub const SEQUENCE_BUDGET: usize = 4096;
+
+/// The next sequence in lexicographic order over an alphabet of `base` letters; `false` after
+/// the last one.
+pub(crate) fn advance(digits: &mut [usize], base: usize) -> bool {
+    for digit in digits.iter_mut().rev() {
+        *digit += 1;
+        if *digit < base {
+            return true;
+        }
+        *digit = 0;
+    }
+    false
 }
 
 /// The distinct operations of `ops`, then the canonical operations not among them.

@@ -199,6 +199,7 @@ fn delete() -> impl Strategy<Value = Operation> {
 fn device() -> impl Strategy<Value = DeviceSel> {
     prop_oneof![
         12 => (0u8..8).prop_map(DeviceSel::Own),
+        3 => (0u8..8).prop_map(DeviceSel::Held),
         1 => (0u8..8).prop_map(DeviceSel::OtherType),
         1 => (0u8..4).prop_map(DeviceSel::Unknown),
     ]

@@ -231,6 +231,9 @@ pub enum DeviceSel {
     OtherType(u8),
     /// A host resource the host does not have.
     Unknown(u8),
+    /// The n-th host resource a child of the target pool holds from it (RemoveResources of a
+    /// resource in use, HOST-004); the n-th of the operation's type when nothing is held.
+    Held(u8),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Arbitrary)]

@@ -550,8 +550,22 @@ impl HostModel {
         }
     }
 
-    fn resolve_devices(&self, type_idx: usize, sels: &[DeviceSel]) -> Vec<String> {
+    fn resolve_devices(
+        &self,
+        type_idx: usize,
+        target: Option<&ObjectPath>,
+        sels: &[DeviceSel],
+    ) -> Vec<String> {
         let own = &self.types[type_idx].host_resources;
+        // What the target's children hold from it, oldest child first.
+        let held: Vec<&String> = target
+            .map(|t| {
+                self.children(t)
+                    .flat_map(|c| c.holdings.iter().filter(|h| &h.parent == t))
+                    .flat_map(|h| h.resources.iter())
+                    .collect()
+            })
+            .unwrap_or_default();
         let others: Vec<&String> = self
             .types
             .iter()
@@ -563,11 +577,17 @@ impl HostModel {
             .collect();
         sels.iter()
             .map(|sel| match *sel {
-                DeviceSel::Own(n) if !own.is_empty() => own[n as usize % own.len()].clone(),
+                DeviceSel::Held(n) if !held.is_empty() => held[n as usize % held.len()].clone(),
+                DeviceSel::Own(n) | DeviceSel::Held(n) if !own.is_empty() => {
+                    own[n as usize % own.len()].clone()
+                }
                 DeviceSel::OtherType(n) if !others.is_empty() => {
                     others[n as usize % others.len()].clone()
                 }
-                DeviceSel::Own(n) | DeviceSel::OtherType(n) | DeviceSel::Unknown(n) => format!(
+                DeviceSel::Own(n)
+                | DeviceSel::Held(n)
+                | DeviceSel::OtherType(n)
+                | DeviceSel::Unknown(n) => format!(
                     r#"\\POOLHOST\root\cimv2:CIM_LogicalDevice.DeviceID="poolcheck-unknown-{n}""#
                 ),
             })
@@ -579,14 +599,14 @@ impl HostModel {
         StepKind::CreateRoot {
             resource_type: self.types[type_idx].resource_type.to_string(),
             element_name: c.element_name.map(|n| format!("Root {n}")),
-            devices: self.resolve_devices(type_idx, &c.devices),
+            devices: self.resolve_devices(type_idx, None, &c.devices),
         }
     }
 
     fn resolve_host_resources(&self, h: &HostResourcesOp) -> (ObjectPath, Vec<String>) {
         let pool = self.pick_any(h.pool);
         let type_idx = self.pool(&pool).map(|p| p.type_idx).unwrap_or(0);
-        let devices = self.resolve_devices(type_idx, &h.devices);
+        let devices = self.resolve_devices(type_idx, Some(&pool), &h.devices);
         (pool, devices)
     }
 

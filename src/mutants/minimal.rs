@@ -110,24 +110,12 @@ pub fn check_minimal(
                 };
                 return Ok(result);
             }
-            if !advance(&mut digits, alphabet.len()) {
+            if !crate::harness::shorter::advance(&mut digits, alphabet.len()) {
                 break;
             }
         }
     }
     Ok(result)
-}
-
-/// The next sequence in odometer order; `false` after the last.
-fn advance(digits: &mut [usize], base: usize) -> bool {
-    for digit in digits.iter_mut().rev() {
-        *digit += 1;
-        if *digit < base {
-            return true;
-        }
-        *digit = 0;
-    }
-    false
 }
 
 fn failing_rule(
@@ -142,7 +130,7 @@ fn failing_rule(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::harness::shorter::advance;
 
     #[test]
     fn the_odometer_visits_every_sequence_once() {
