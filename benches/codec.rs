@@ -32,7 +32,6 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput};
 use poolcheck::codec::{decode, AllocationSettingData};
 use quick_xml::events::Event;
-use quick_xml::Reader;
 
 // ------------------------------------------------------------------------------------------
 // A counting allocator, switched on only while memory is measured
@@ -94,12 +93,7 @@ fn peak_bytes<T>(f: impl FnOnce() -> T) -> usize {
 /// Every event of `text` through quick-xml's reader, configured as the decoder configures
 /// it, and dropped: no unescaping, no attribute parsing, no allocation.
 fn raw_events(text: &str) -> usize {
-    let mut reader = Reader::from_str(text);
-    let config = reader.config_mut();
-    config.expand_empty_elements = true;
-    config.check_end_names = true;
-    config.check_comments = true;
-    config.trim_text(false);
+    let mut reader = poolcheck::codec::event_reader(text);
     let mut events = 0;
     loop {
         match reader.read_event() {

@@ -104,6 +104,7 @@ pub use instance::{
 };
 pub use mof::mof_normal_form;
 pub use typed::{AllocationSettingData, PoolSettingData};
+pub use xml::event_reader;
 
 use serde::{Deserialize, Serialize};
 

@@ -18,6 +18,19 @@ use super::instance::{
 };
 use super::lexical;
 
+/// A typed view of `i`: its class checked against `classes`, its properties sorted into the
+/// view's `known` ones and the rest, then `read` — with every error bounded in size.
+fn read_view<T>(
+    i: BorrowedInstance<'_>,
+    classes: &[&str],
+    known: &'static [&'static str],
+    read: fn(String, Sorted<'_>) -> Result<T, CodecError>,
+) -> Result<T, CodecError> {
+    check_class(&i, classes).map_err(CodecError::bounded)?;
+    let sorted = Sorted::new(i.properties, known);
+    read(i.class_name.into_owned(), sorted).map_err(CodecError::bounded)
+}
+
 fn check_class(instance: &BorrowedInstance<'_>, classes: &[&str]) -> Result<(), CodecError> {
     if classes.iter().any(|c| instance.is_class(c)) {
         Ok(())
@@ -238,9 +251,7 @@ impl PoolSettingData {
     /// [`from_instance`](Self::from_instance) of a [`decode_borrowed`](super::decode_borrowed)
     /// result: each text is copied once, into the view (moved when it is owned already).
     pub fn from_borrowed(i: BorrowedInstance<'_>) -> Result<Self, CodecError> {
-        check_class(&i, Self::CLASSES).map_err(CodecError::bounded)?;
-        let sorted = Sorted::new(i.properties, Self::KNOWN);
-        Self::read(i.class_name.into_owned(), sorted).map_err(CodecError::bounded)
+        read_view(i, Self::CLASSES, Self::KNOWN, Self::read)
     }
 
     /// Decodes `text` straight into the view: [`decode_borrowed`](super::decode_borrowed)
@@ -370,9 +381,7 @@ impl AllocationSettingData {
     /// [`from_instance`](Self::from_instance) of a [`decode_borrowed`](super::decode_borrowed)
     /// result: each text is copied once, into the view (moved when it is owned already).
     pub fn from_borrowed(i: BorrowedInstance<'_>) -> Result<Self, CodecError> {
-        check_class(&i, Self::CLASSES).map_err(CodecError::bounded)?;
-        let sorted = Sorted::new(i.properties, Self::KNOWN);
-        Self::read(i.class_name.into_owned(), sorted).map_err(CodecError::bounded)
+        read_view(i, Self::CLASSES, Self::KNOWN, Self::read)
     }
 
     /// Decodes `text` straight into the view: [`decode_borrowed`](super::decode_borrowed)

@@ -243,12 +243,7 @@ pub(crate) fn decode<'a>(text: &'a str, limits: &Limits) -> Option<BorrowedInsta
     if limits.max_depth < DEPTH {
         return None;
     }
-    let mut reader = Reader::from_str(text);
-    let config = reader.config_mut();
-    config.expand_empty_elements = true;
-    config.check_end_names = true;
-    config.check_comments = true;
-    config.trim_text(false);
+    let reader = super::xml::event_reader(text);
     let mut fast = Fast {
         text,
         reader,

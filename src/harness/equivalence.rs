@@ -313,31 +313,16 @@ fn canonical(reports: &[(usize, HostReport)]) -> Vec<Snapshot> {
         })
     };
     let mut mirror = ObservedHost::default();
-    let mut points: Vec<(usize, BTreeSet<ObjectPath>)> = Vec::new();
-    for (calls, report) in reports {
-        let update = match report {
-            HostReport::Full(snapshot) => mirror.replace(snapshot.clone()),
-            HostReport::Changes(delta) => mirror.apply(delta.clone()),
-        };
-        match points.last_mut() {
-            Some((at, touched)) if at == calls => touched.extend(update.touched),
-            _ => points.push((*calls, update.touched)),
-        }
-    }
-    let mut out = Vec::with_capacity(points.len());
-    // Names are given from the views as they stand at each point, so the mirror is rebuilt.
-    let mut mirror = ObservedHost::default();
-    let mut next = reports.iter().peekable();
-    for (index, (calls, touched)) in points.iter().enumerate() {
-        while let Some((at, report)) = next.peek() {
-            if at > calls {
-                break;
-            }
-            match report {
+    let mut out = Vec::new();
+    for (index, point) in reports.chunk_by(|a, b| a.0 == b.0).enumerate() {
+        let calls = point[0].0;
+        let mut touched: BTreeSet<ObjectPath> = BTreeSet::new();
+        for (_, report) in point {
+            let update = match report {
                 HostReport::Full(snapshot) => mirror.replace(snapshot.clone()),
                 HostReport::Changes(delta) => mirror.apply(delta.clone()),
             };
-            next.next();
+            touched.extend(update.touched);
         }
         let mut new: Vec<&crate::sut::PoolView> = touched
             .iter()
