@@ -369,14 +369,6 @@ impl HostModel {
             .position(|t| t.resource_type == resource_type && t.resource_subtype == subtype)
     }
 
-    /// Live pools of one type, in creation order (O(pools of the type)).
-    pub fn pools_of_type(&self, type_idx: usize) -> Vec<&ModelPool> {
-        self.live_of_type
-            .get(type_idx)
-            .map(|set| set.iter().filter_map(|slot| self.slot_pool(slot)).collect())
-            .unwrap_or_default()
-    }
-
     /// The direct children of a pool: the pools holding something from it, oldest first.
     pub fn children<'a>(
         &'a self,
