@@ -7,20 +7,28 @@ use poolcheck::harness::{check, Config, Verdict};
 use poolcheck::mutants::hunt::{hunt, hunt_zoo, profile_name, HuntOutcome};
 use poolcheck::mutants::minimal::{check_minimal, MinimalityVerdict, SearchBudget};
 use poolcheck::mutants::{self, ZOO};
+use poolcheck::reference::{ReferenceConfig, ReferenceService};
 use poolcheck::spec::Profile;
 use poolcheck::sut::Dialect;
 use rstest::rstest;
 
-/// The conformance harness with default settings, against the conforming reference, in both
-/// dialects. `cargo mutants` mutates `src/reference/` and runs only this test: a mutant that
-/// still conforms, with every applicable rule exercised, is a mutant the harness missed.
+/// The conformance harness with default settings, against the conforming reference in its own
+/// default configuration (`ReferenceConfig::msvm_default`, `cim_default`), under the built-in
+/// profile that describes it, in both dialects. `cargo mutants` mutates `src/reference/` and
+/// runs only the `judge_` tests: a mutant that still conforms, with every applicable rule
+/// exercised, is a mutant the harness missed. (`poolcheck run` builds the reference from the
+/// profile instead, `mutants::reference_config`; the other judges use that path.)
 #[rstest]
 #[case(Dialect::Msvm)]
 #[case(Dialect::Cim)]
 fn judge_the_reference_conforms_with_default_settings(#[case] dialect: Dialect) {
     let profile = Profile::built_in(profile_name(dialect));
-    let mut service = mutants::build("reference", &profile).expect("reference builds");
-    let report = check(&mut *service, &profile, &Config::default()).expect("harness runs");
+    let config = match dialect {
+        Dialect::Msvm => ReferenceConfig::msvm_default(),
+        Dialect::Cim => ReferenceConfig::cim_default(),
+    };
+    let mut service = ReferenceService::new(config);
+    let report = check(&mut service, &profile, &Config::default()).expect("harness runs");
     let idle: Vec<&str> = report
         .rules
         .iter()
@@ -64,6 +72,43 @@ fn judge_the_reference_conforms_under_the_hyperv_profile() {
             .map(|f| (f.rule, f.detail, f.trace.operations))
     );
     assert_eq!(report.changes_breach, None);
+}
+
+/// The reference conforms, with every applicable rule exercised, on hosts of unusual but
+/// legitimate shapes (tests/data/profiles/): subtypes of one ResourceType that differ in policy
+/// (shared or not, MaxParentPools) and in kind (quantity, path, named), a storage root that is a
+/// drive root ending in `\`, a named type that supports shared allocations, a named host
+/// resource that is a `\`-descendant of another; the CIM one with exact return codes. Under the
+/// built-in profiles every subtype of a number has the same policy and kind, so an
+/// implementation that looked them up by number alone could not be told apart there.
+#[rstest]
+#[case("tests/data/profiles/shapes-msvm.toml")]
+#[case("tests/data/profiles/shapes-cim.toml")]
+fn judge_the_reference_conforms_on_hosts_of_unusual_shapes(#[case] file: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let profile = Profile::load(path.to_str().expect("utf-8 path")).expect("profile loads");
+    let mut service = mutants::build("reference", &profile).expect("reference builds");
+    let report = check(&mut *service, &profile, &Config::default()).expect("harness runs");
+    let idle: Vec<&str> = report
+        .rules
+        .iter()
+        .filter(|r| r.verdict == Verdict::NotExercised)
+        .map(|r| r.rule.0)
+        .collect();
+    assert!(
+        report.conforms(),
+        "the reference fails under {}: {:#?}",
+        profile.name,
+        report
+            .failure
+            .map(|f| (f.rule, f.detail, f.trace.operations))
+    );
+    assert_eq!(report.changes_breach, None, "under {}", profile.name);
+    assert!(
+        idle.is_empty(),
+        "not exercised under {}: {idle:?}",
+        profile.name
+    );
 }
 
 /// Every mutant of the zoo is caught, by one of its tagged rules, with the default

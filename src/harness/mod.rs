@@ -11,6 +11,7 @@
 
 pub mod equivalence;
 pub mod fuzz;
+mod placement;
 pub mod render;
 pub mod runner;
 pub mod scope;
@@ -522,6 +523,7 @@ pub fn applicable(rule: RuleId, profile: &Profile) -> bool {
         "DEL-001" | "DEL-002" => deletes,
         "JOB-001" | "JOB-002" | "JOB-003" | "JOB-004" => jobs,
         "JOB-006" => msvm && jobs,
+        "ID-005" => profile.instances.is_some(),
         _ => true,
     }
 }
@@ -566,5 +568,5 @@ fn rule_results(
 /// catalogue cross-check.
 pub const HARNESS_RULES: &[&str] = &[
     "RC-001", "RC-002", "RC-003", "JOB-001", "JOB-002", "JOB-003", "JOB-004", "JOB-005", "JOB-006",
-    "ATOM-001", "ATOM-002", "EMB-004",
+    "ATOM-001", "ATOM-002", "EMB-004", "ID-005",
 ];

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::placement::{misplaced, Named};
 use super::render::render;
 use super::scope::{tolerance, RuleFilter, Tolerance};
 use super::stats::RuleStats;
@@ -10,7 +11,7 @@ use super::trace::{Channel, Expected, ExpectedRefusal, Observed, StepRecord};
 use crate::model::observed::{ObservedHost, Update};
 use crate::model::{invariants, rule_id, Expectation, HostModel, Operation, Step, Violation};
 use crate::spec::codes::{tables, Meaning};
-use crate::spec::profile::{ErrorChannel, MethodMode, Profile};
+use crate::spec::profile::{ErrorChannel, JobTypeUse, MethodMode, Profile};
 use crate::spec::RuleId;
 use crate::sut::{CallReply, Dialect, JobView, Method, PoolService, ServiceError, Snapshot};
 
@@ -212,6 +213,18 @@ impl Lockstep<'_> {
             })
         };
         let reply = self.service.invoke(&call);
+        // ID-005: the references the reply hands out name the profile's namespace and classes.
+        let mut placed = false;
+        if let (Some(instances), Ok(CallReply::Return(ret))) = (&self.profile.instances, &reply) {
+            for (name, what) in [("Pool", Named::Pool), ("Job", Named::Job)] {
+                if let Some(path) = ret.out_reference(name) {
+                    placed = true;
+                    if let Some(why) = misplaced(instances, what, path) {
+                        charge("ID-005", why);
+                    }
+                }
+            }
+        }
         let mut polls = Vec::new();
         let observed = match &reply {
             Err(ServiceError::Unsupported(what)) => Observed::Unsupported(what.clone()),
@@ -279,6 +292,9 @@ impl Lockstep<'_> {
             &violations
         };
         stats.record_step(&expectation, &observed, &step, charged, model);
+        if placed {
+            stats.record_placement();
+        }
         if let (Some(Tolerance::Expected), Some(first)) = (tolerated, violations.first()) {
             stats.record_expected(first.rule);
         }
@@ -339,7 +355,9 @@ impl Lockstep<'_> {
                     ),
                 );
             }
-            if step.method.dialect() == Dialect::Msvm && view.job_type != 0 {
+            let job_type_set =
+                view.job_type != 0 || self.profile.job_type == JobTypeUse::Required;
+            if step.method.dialect() == Dialect::Msvm && job_type_set {
                 let wanted = codes.job_type(step.method);
                 if wanted.is_some_and(|t| t != view.job_type) {
                     charge(

@@ -101,6 +101,12 @@ impl RuleStats {
         }
     }
 
+    /// Record that a step's pool or job references were checked against the profile's
+    /// `[instances]` (ID-005).
+    pub(crate) fn record_placement(&mut self) {
+        self.bump(rule_id("ID-005"), true);
+    }
+
     /// Record a step whose violations the profile expects, attributed to `rule`.
     pub fn record_expected(&mut self, rule: RuleId) {
         self.rules.entry(rule).or_default().expected += 1;

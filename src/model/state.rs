@@ -523,14 +523,19 @@ impl HostModel {
 }
 
 /// Whether host resource `held` is covered by `own`: identity for named resources; for
-/// storage paths, equal or under (`\`-separated).
+/// storage paths, equal or under (`\`-separated: `own`, a `\` unless `own` already ends in
+/// one, as a drive root `C:\` does, then at least one more character).
 pub fn covers(kind: ResourceKind, own: &str, held: &str) -> bool {
     match kind {
         ResourceKind::Path => {
             held == own
-                || (held.len() > own.len()
-                    && held.starts_with(own)
-                    && held[own.len()..].starts_with('\\'))
+                || held.strip_prefix(own).is_some_and(|rest| {
+                    if own.ends_with('\\') {
+                        !rest.is_empty()
+                    } else {
+                        rest.len() > 1 && rest.starts_with('\\')
+                    }
+                })
         }
         _ => own == held,
     }

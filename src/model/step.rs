@@ -465,7 +465,17 @@ impl HostModel {
                 if self.kind(type_idx) == ResourceKind::Path && !available.is_empty() =>
             {
                 let base = &available[n as usize % available.len()];
-                vec![format!(r"{base}\team{}", n % 4)]
+                let team = n % 4;
+                // Under `base` (a drive root such as `C:\` ends in the separator already), or,
+                // one time in four, a sibling that only shares its prefix (`D:\Pools-1` is not
+                // under `D:\Pools`).
+                if base.ends_with('\\') {
+                    vec![format!("{base}team{team}")]
+                } else if n & 0x30 == 0x30 {
+                    vec![format!("{base}-{team}")]
+                } else {
+                    vec![format!(r"{base}\team{team}")]
+                }
             }
             ResSel::Under(mask) => subset(mask),
         }

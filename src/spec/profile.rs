@@ -41,6 +41,32 @@ pub enum ErrorChannel {
     Either,
 }
 
+/// Whether an Msvm job must name the kind of work it does (JOB-006).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobTypeUse {
+    /// JobType 0 ("not set") passes; a set JobType must be its method's.
+    #[default]
+    Optional,
+    /// Every job carries its method's JobType; 0 fails.
+    Required,
+}
+
+/// Where the implementation's pools and jobs live (ID-005): the namespace and the class names
+/// its references must name. Anything left out is not checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instances {
+    /// The namespace of pools and jobs (compared as CIM does: case-insensitive, `\` = `/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The classes a pool reference may name (case-insensitive); empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pool_classes: Vec<String>,
+    /// The classes a job reference may name (case-insensitive); empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub job_classes: Vec<String>,
+}
+
 /// One resource type of the host, with the implementation's policy for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceTypeProfile {
@@ -81,6 +107,18 @@ pub struct Profile {
     pub resource_types: Vec<ResourceTypeProfile>,
     #[serde(default)]
     pub expected_failures: Vec<ExpectedFailure>,
+    /// Whether Msvm jobs must carry their JobType (JOB-006); `optional` when absent.
+    #[serde(default, skip_serializing_if = "JobTypeUse::is_optional")]
+    pub job_type: JobTypeUse,
+    /// Where its pools and jobs live (ID-005); not checked when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances: Option<Instances>,
+}
+
+impl JobTypeUse {
+    fn is_optional(&self) -> bool {
+        *self == JobTypeUse::Optional
+    }
 }
 
 fn default_host_name() -> String {

@@ -1,0 +1,124 @@
+//! ID-005: pool and job references name instances where clients look for them — in the
+//! namespace and of the classes the profile's `[instances]` table names.
+//!
+//! What it refuses to know: how an implementation builds its paths (host names, key
+//! properties, their quoting). It reads only the namespace and the class name of a reference,
+//! in any of the spellings a WBEM stack uses (`\\host\root\ns:Class.Key="v"`,
+//! `//host/root/ns:Class.Key="v"`, `root/ns:Class.Key="v"`, or a relative `Class.Key="v"`,
+//! which lives in the service's own namespace), and compares both without regard to case or
+//! to `\` versus `/`, as CIM does.
+
+use crate::spec::profile::Instances;
+use crate::sut::ObjectPath;
+
+/// What a reference is expected to name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Named {
+    /// A `Pool` output or a pool among a job's AffectedElements.
+    Pool,
+    /// A `Job` output.
+    Job,
+}
+
+/// Why `path` is not where the profile says a `what` lives, or `None` when it is.
+pub(crate) fn misplaced(instances: &Instances, what: Named, path: &ObjectPath) -> Option<String> {
+    let (namespace, class) = split(path.as_str());
+    let classes = match what {
+        Named::Pool => &instances.pool_classes,
+        Named::Job => &instances.job_classes,
+    };
+    let noun = match what {
+        Named::Pool => "pool",
+        Named::Job => "job",
+    };
+    if !classes.is_empty() && !classes.iter().any(|c| c.eq_ignore_ascii_case(class)) {
+        return Some(format!(
+            "the {noun} reference {path} names class {class:?}, not one of {classes:?}"
+        ));
+    }
+    match (&instances.namespace, namespace) {
+        (Some(wanted), Some(found)) if canonical(wanted) != canonical(found) => Some(format!(
+            "the {noun} reference {path} is in namespace {found:?}, not {wanted:?}"
+        )),
+        _ => None,
+    }
+}
+
+/// The namespace (if the reference names one) and the class name of a reference.
+fn split(text: &str) -> (Option<&str>, &str) {
+    // The model path ends at the first `.` (keys) or `=` (a bare key value or `=@`); host and
+    // namespace names hold neither, class names never.
+    let head = text.find(['.', '=']).map_or(text, |end| &text[..end]);
+    let Some(colon) = head.rfind(':') else {
+        return (None, head);
+    };
+    let (mut namespace, class) = (&head[..colon], &head[colon + 1..]);
+    for lead in [r"\\", "//"] {
+        if let Some(rest) = namespace.strip_prefix(lead) {
+            namespace = rest.find(['\\', '/']).map_or("", |slash| &rest[slash + 1..]);
+        }
+    }
+    (Some(namespace), class)
+}
+
+/// A namespace as CIM compares it: case-insensitive, `\` and `/` alike, no outer separators.
+fn canonical(namespace: &str) -> String {
+    namespace
+        .trim_matches(['\\', '/'])
+        .chars()
+        .map(|c| if c == '\\' { '/' } else { c.to_ascii_lowercase() })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instances() -> Instances {
+        Instances {
+            namespace: Some(r"root\virtualization\v2".into()),
+            pool_classes: vec!["Msvm_ResourcePool".into(), "Msvm_ProcessorPool".into()],
+            job_classes: vec!["Msvm_ConcreteJob".into()],
+        }
+    }
+
+    fn check(what: Named, text: &str) -> Option<String> {
+        misplaced(&instances(), what, &ObjectPath(text.into()))
+    }
+
+    #[test]
+    fn every_spelling_of_the_right_place_passes() {
+        for text in [
+            r#"\\HOST\root\virtualization\v2:Msvm_ResourcePool.InstanceID="Microsoft:1""#,
+            r#"//host/ROOT/Virtualization/V2:msvm_processorpool.InstanceID="x.y=z""#,
+            r#"root/virtualization/v2:Msvm_ResourcePool.InstanceID="C:\VMs""#,
+            r#"Msvm_ResourcePool.InstanceID="C:\VMs""#,
+        ] {
+            assert_eq!(check(Named::Pool, text), None, "{text}");
+        }
+        assert_eq!(
+            check(Named::Job, r#"\\H\root\virtualization\v2:Msvm_ConcreteJob.InstanceID="1""#),
+            None
+        );
+    }
+
+    #[test]
+    fn another_namespace_or_class_is_named() {
+        let wrong_ns = check(Named::Pool, r#"\\H\root\cimv2:Msvm_ResourcePool.InstanceID="1""#);
+        assert!(wrong_ns.is_some_and(|w| w.contains(r#""root\\cimv2""#)));
+        let wrong_class = check(Named::Pool, r#"\\H\root\virtualization\v2:Msvm_ConcreteJob.I="1""#);
+        assert!(wrong_class.is_some_and(|w| w.contains("\"Msvm_ConcreteJob\"")));
+        let pool_as_job = check(Named::Job, r#"root\virtualization\v2:Msvm_ResourcePool.I="1""#);
+        assert!(pool_as_job.is_some());
+        assert!(check(Named::Pool, r#"\\H\:_ResourcePool.I="1""#).is_some());
+        assert!(check(Named::Pool, r#"\\H\xyzzy:Msvm_ResourcePool.I="1""#).is_some());
+    }
+
+    #[test]
+    fn a_profile_naming_nothing_checks_nothing() {
+        let none = Instances::default();
+        let path = ObjectPath(r#"\\H\elsewhere:Other.I="1""#.into());
+        assert_eq!(misplaced(&none, Named::Pool, &path), None);
+        assert_eq!(misplaced(&none, Named::Job, &path), None);
+    }
+}
