@@ -576,15 +576,14 @@ impl Lockstep<'_> {
         if completed && expectation.accepts() {
             out.extend(model.commit(step, expectation, &self.observed, &update.touched));
         }
-        let mut compared = model.take_dirty();
-        compared.extend(update.touched.iter().cloned());
+        let dirty = model.take_dirty();
         let mut left = Vec::new();
         let mut right = Vec::new();
-        for path in &compared {
-            let expected = model.expected_view(path);
+        // Both sides' touched pools, in path order; a view is built only where they differ.
+        for path in dirty.union(&update.touched) {
             let seen = self.observed.pool(path);
-            if expected.as_ref() != seen {
-                left.extend(expected);
+            if !model.view_matches(path, seen) {
+                left.extend(model.expected_view(path));
                 right.extend(seen.cloned());
             }
         }

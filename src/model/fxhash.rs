@@ -103,3 +103,99 @@ mod tests {
         assert_ne!(hash("abc"), hash("abc\0"));
     }
 }
+
+/// An index key of a number and two strings (a type, a subtype, a PoolID; unused parts
+/// empty) that a map can be searched with *without* allocating: look up with
+/// [`IdKey::find`]'s borrowed form, `&(n, a, b) as &dyn IdKeyView`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdKey {
+    pub number: u64,
+    pub first: String,
+    pub second: String,
+}
+
+/// The parts of an [`IdKey`], owned or borrowed.
+pub trait IdKeyView {
+    fn parts(&self) -> (u64, &str, &str);
+}
+
+impl IdKeyView for IdKey {
+    fn parts(&self) -> (u64, &str, &str) {
+        (self.number, &self.first, &self.second)
+    }
+}
+
+impl IdKeyView for (u64, &str, &str) {
+    fn parts(&self) -> (u64, &str, &str) {
+        *self
+    }
+}
+
+impl IdKey {
+    pub fn new(number: u64, first: &str, second: &str) -> IdKey {
+        IdKey {
+            number,
+            first: first.to_string(),
+            second: second.to_string(),
+        }
+    }
+
+    /// The borrowed form of a key, to search a map with.
+    pub fn find<'a>(key: &'a (u64, &'a str, &'a str)) -> &'a (dyn IdKeyView + 'a) {
+        key
+    }
+}
+
+impl std::hash::Hash for IdKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl std::hash::Hash for dyn IdKeyView + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl PartialEq for dyn IdKeyView + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn IdKeyView + '_ {}
+
+impl<'a> std::borrow::Borrow<dyn IdKeyView + 'a> for IdKey {
+    fn borrow(&self) -> &(dyn IdKeyView + 'a) {
+        self
+    }
+}
+
+/// A count per key, searched without allocating; a key is allocated only when it first
+/// appears (the indexes of one sequence's model and mirror, so the keys stay few).
+#[derive(Clone, Debug, Default)]
+pub struct IdCounts(FxHashMap<IdKey, u32>);
+
+impl IdCounts {
+    pub fn get(&self, key: (u64, &str, &str)) -> u32 {
+        self.0.get(IdKey::find(&key)).copied().unwrap_or(0)
+    }
+
+    pub fn increment(&mut self, key: (u64, &str, &str)) {
+        match self.0.get_mut(IdKey::find(&key)) {
+            Some(count) => *count += 1,
+            None => {
+                self.0.insert(IdKey::new(key.0, key.1, key.2), 1);
+            }
+        }
+    }
+
+    /// A key whose count drops to zero is kept: a pool that changes is unindexed and indexed
+    /// again under the same key, which then costs no allocation.
+    pub fn decrement(&mut self, key: (u64, &str, &str)) {
+        if let Some(count) = self.0.get_mut(IdKey::find(&key)) {
+            *count = count.saturating_sub(1);
+        }
+    }
+}

@@ -170,19 +170,17 @@ pub fn check_pools(
         }
     }
     for t in profile.resource_types.iter().filter(|_| primordial) {
-        let primordial = host.primordial_of(t.resource_type, &t.resource_subtype);
+        let mut primordial = host.primordial_iter(t.resource_type, &t.resource_subtype);
+        let (first, more) = (primordial.next(), primordial.count());
+        let found = usize::from(first.is_some()) + more;
         let capacity = match t.kind {
             ResourceKind::Quantity => t.capacity,
             _ => t.host_resources.len() as u64,
         };
-        let ok = match primordial.as_slice() {
-            [p] => {
-                let mut own = p.host_resources.clone();
-                own.sort();
-                let mut fixture = t.host_resources.clone();
-                fixture.sort();
+        let ok = match (first, more) {
+            (Some(p), 0) => {
                 p.capacity == capacity
-                    && own == fixture
+                    && same_resources(&p.host_resources, &t.host_resources)
                     && p.allocations.is_empty()
                     && p.pool_id.is_empty()
             }
@@ -191,11 +189,25 @@ pub fn check_pools(
         if !ok {
             out.push(violation("PRIM-001", format!(
                 "the primordial pool of type {} {:?} no longer matches the fixture (found {} primordial pool(s))",
-                t.resource_type, t.resource_subtype, primordial.len()
+                t.resource_type, t.resource_subtype, found
             )));
         }
     }
     out
+}
+
+/// Whether two lists hold the same host resources once sorted (without copying them when
+/// both are sorted already, as the mirror's are).
+fn same_resources(a: &[String], b: &[String]) -> bool {
+    let sorted = |v: &[String]| v.windows(2).all(|w| w[0] <= w[1]);
+    if sorted(a) && sorted(b) {
+        return a == b;
+    }
+    let mut a = a.to_vec();
+    a.sort();
+    let mut b = b.to_vec();
+    b.sort();
+    a == b
 }
 
 fn violation(rule: &'static str, detail: String) -> Violation {

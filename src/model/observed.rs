@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use super::fxhash::{FxHashMap, FxHashSet};
+use super::fxhash::{FxHashMap, FxHashSet, IdCounts, IdKey};
 
 use crate::sut::{ObjectPath, PoolView, Snapshot, SnapshotDelta};
 
@@ -21,9 +21,9 @@ pub struct ObservedHost {
     /// Parent path → the sum of the quantities the pools holding from it report.
     held_quantity: FxHashMap<ObjectPath, u128>,
     /// (ResourceType, ResourceSubType, PoolID) → how many pools carry it.
-    ids: FxHashMap<(u16, String, String), u32>,
-    /// (ResourceType, ResourceSubType) → its primordial pools.
-    primordial: FxHashMap<(u16, String), BTreeSet<ObjectPath>>,
+    ids: IdCounts,
+    /// (ResourceType, ResourceSubType, "") → its primordial pools.
+    primordial: FxHashMap<IdKey, BTreeSet<ObjectPath>>,
 }
 
 /// What one update changed.
@@ -103,24 +103,25 @@ impl ObservedHost {
 
     /// How many pools carry this (type, subtype, PoolID).
     pub fn id_count(&self, pool: &PoolView) -> u32 {
-        self.ids
-            .get(&(
-                pool.resource_type,
-                pool.resource_subtype.clone(),
-                pool.pool_id.clone(),
-            ))
-            .copied()
-            .unwrap_or(0)
+        self.ids.get(id_key(pool))
     }
 
     /// The primordial pools of one type, in path order.
     pub fn primordial_of(&self, resource_type: u16, subtype: &str) -> Vec<&PoolView> {
+        self.primordial_iter(resource_type, subtype).collect()
+    }
+
+    /// [`ObservedHost::primordial_of`], without collecting.
+    pub fn primordial_iter<'a>(
+        &'a self,
+        resource_type: u16,
+        subtype: &str,
+    ) -> impl Iterator<Item = &'a PoolView> + 'a {
         self.primordial
-            .get(&(resource_type, subtype.to_string()))
+            .get(IdKey::find(&(u64::from(resource_type), subtype, "")))
             .into_iter()
             .flatten()
             .filter_map(|p| self.pools.get(p))
-            .collect()
     }
 
     /// Take a full snapshot as the new state. O(pools).
@@ -170,8 +171,11 @@ impl ObservedHost {
         if self.pools.get(&view.path) == Some(&view) {
             return;
         }
-        let path = view.path.clone();
-        let old = self.pools.remove(&path);
+        // The map's own key is kept when the pool was there already.
+        let (path, old) = match self.pools.remove_entry(&view.path) {
+            Some((path, old)) => (path, Some(old)),
+            None => (view.path.clone(), None),
+        };
         if let Some(old) = &old {
             self.unindex(old);
         }
@@ -185,23 +189,25 @@ impl ObservedHost {
         };
         if let Some(old) = &old {
             update.primordial_touched |= old.primordial;
-            update
-                .affected
-                .extend(old.allocations.iter().map(|a| a.parent.clone()));
+            add_all(
+                &mut update.affected,
+                old.allocations.iter().map(|a| &a.parent),
+            );
         }
         update.primordial_touched |= view.primordial;
-        update
-            .affected
-            .extend(view.allocations.iter().map(|a| a.parent.clone()));
+        add_all(
+            &mut update.affected,
+            view.allocations.iter().map(|a| &a.parent),
+        );
         if structural {
-            update
-                .affected
-                .extend(self.children.get(&path).into_iter().flatten().cloned());
+            if let Some(children) = self.children.get(&path) {
+                add_all(&mut update.affected, children.iter());
+            }
         }
         self.index(&view);
-        self.pools.insert(path.clone(), view);
-        update.touched.insert(path.clone());
-        update.affected.insert(path);
+        add(&mut update.touched, &path);
+        add(&mut update.affected, &path);
+        self.pools.insert(path, view);
     }
 
     fn delete(&mut self, path: &ObjectPath, update: &mut Update) {
@@ -210,40 +216,59 @@ impl ObservedHost {
         };
         self.unindex(&old);
         update.primordial_touched |= old.primordial;
-        update
-            .affected
-            .extend(old.allocations.iter().map(|a| a.parent.clone()));
-        update
-            .affected
-            .extend(self.children.get(path).into_iter().flatten().cloned());
-        update.touched.insert(path.clone());
-        update.affected.insert(path.clone());
+        add_all(
+            &mut update.affected,
+            old.allocations.iter().map(|a| &a.parent),
+        );
+        if let Some(children) = self.children.get(path) {
+            add_all(&mut update.affected, children.iter());
+        }
+        add(&mut update.touched, path);
+        add(&mut update.affected, path);
     }
 
     fn index(&mut self, view: &PoolView) {
         for allocation in &view.allocations {
-            self.children
-                .entry(allocation.parent.clone())
-                .or_default()
-                .insert(view.path.clone());
-            *self
-                .held_quantity
-                .entry(allocation.parent.clone())
-                .or_insert(0) += u128::from(allocation.quantity);
+            // Keys are cloned only when they first appear.
+            match self.children.get_mut(&allocation.parent) {
+                Some(set) => {
+                    if !set.contains(&view.path) {
+                        set.insert(view.path.clone());
+                    }
+                }
+                None => {
+                    self.children.insert(
+                        allocation.parent.clone(),
+                        BTreeSet::from([view.path.clone()]),
+                    );
+                }
+            }
+            match self.held_quantity.get_mut(&allocation.parent) {
+                Some(sum) => *sum += u128::from(allocation.quantity),
+                None => {
+                    self.held_quantity
+                        .insert(allocation.parent.clone(), u128::from(allocation.quantity));
+                }
+            }
         }
-        *self
-            .ids
-            .entry((
-                view.resource_type,
-                view.resource_subtype.clone(),
-                view.pool_id.clone(),
-            ))
-            .or_insert(0) += 1;
+        self.ids.increment(id_key(view));
         if view.primordial {
-            self.primordial
-                .entry((view.resource_type, view.resource_subtype.clone()))
-                .or_default()
-                .insert(view.path.clone());
+            let key = (
+                u64::from(view.resource_type),
+                view.resource_subtype.as_str(),
+                "",
+            );
+            match self.primordial.get_mut(IdKey::find(&key)) {
+                Some(set) => {
+                    set.insert(view.path.clone());
+                }
+                None => {
+                    self.primordial.insert(
+                        IdKey::new(key.0, key.1, key.2),
+                        BTreeSet::from([view.path.clone()]),
+                    );
+                }
+            }
         }
     }
 
@@ -264,31 +289,56 @@ impl ObservedHost {
                 }
             }
         }
-        let key = (
-            old.resource_type,
-            old.resource_subtype.clone(),
-            old.pool_id.clone(),
-        );
-        if let Some(count) = self.ids.get_mut(&key) {
-            *count -= 1;
-            if *count == 0 {
-                self.ids.remove(&key);
-            }
-        }
+        self.ids.decrement(id_key(old));
         if old.primordial {
-            let key = (old.resource_type, old.resource_subtype.clone());
-            if let Some(set) = self.primordial.get_mut(&key) {
+            let key = (
+                u64::from(old.resource_type),
+                old.resource_subtype.as_str(),
+                "",
+            );
+            if let Some(set) = self.primordial.get_mut(IdKey::find(&key)) {
                 set.remove(path);
                 if set.is_empty() {
-                    self.primordial.remove(&key);
+                    self.primordial.remove(IdKey::find(&key));
                 }
             }
         }
     }
 }
 
+/// Insert a path into a set, cloning it only when it is not there yet.
+fn add(set: &mut BTreeSet<ObjectPath>, path: &ObjectPath) {
+    if !set.contains(path) {
+        set.insert(path.clone());
+    }
+}
+
+fn add_all<'a>(set: &mut BTreeSet<ObjectPath>, paths: impl Iterator<Item = &'a ObjectPath>) {
+    for path in paths {
+        add(set, path);
+    }
+}
+
+/// The key of a pool's PoolID in [`ObservedHost::ids`].
+fn id_key(pool: &PoolView) -> (u64, &str, &str) {
+    (
+        u64::from(pool.resource_type),
+        &pool.resource_subtype,
+        &pool.pool_id,
+    )
+}
+
 /// The paths reported more than once, once for every repetition, in the order reported.
 fn duplicate_paths(views: &[PoolView]) -> Vec<ObjectPath> {
+    if views.len() <= 8 {
+        // A change report is mostly a few views: no set for those.
+        return views
+            .iter()
+            .enumerate()
+            .filter(|(i, view)| views[..*i].iter().any(|v| v.path == view.path))
+            .map(|(_, view)| view.path.clone())
+            .collect();
+    }
     let mut seen: FxHashSet<&ObjectPath> = FxHashSet::default();
     views
         .iter()

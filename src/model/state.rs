@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::fxhash::FxHashMap;
+use super::fxhash::{FxHashMap, IdCounts};
 
 use serde::{Deserialize, Serialize};
 
@@ -66,8 +66,8 @@ pub struct HostModel {
     /// Parent path → the sum of the quantities its children hold from it (u128: exact, read
     /// saturated to u64 as the specification's sums are).
     held_quantity: FxHashMap<ObjectPath, u128>,
-    /// (type index, PoolID) → how many live pools carry it.
-    ids: FxHashMap<(usize, String), u32>,
+    /// (type index, PoolID, "") → how many live pools carry it.
+    ids: IdCounts,
     child_pools: usize,
     /// Pools whose expected view changed since the last [`HostModel::take_dirty`].
     dirty: BTreeSet<ObjectPath>,
@@ -75,16 +75,6 @@ pub struct HostModel {
     root_owner: BTreeMap<String, ObjectPath>,
     /// Host resources a root pool gave back (HOST-005 is exercised when one is reused).
     released: BTreeSet<String>,
-}
-
-/// The keys under which the indexes hold one pool.
-struct IndexKeys {
-    path: ObjectPath,
-    type_idx: usize,
-    role: Role,
-    id: String,
-    /// Parents and the quantity held from each.
-    parents: Vec<(ObjectPath, u64)>,
 }
 
 /// Why the model could not start from an implementation's first snapshot.
@@ -105,7 +95,7 @@ impl HostModel {
             concrete: SlotSet::default(),
             children: FxHashMap::default(),
             held_quantity: FxHashMap::default(),
-            ids: FxHashMap::default(),
+            ids: IdCounts::default(),
             child_pools: 0,
             dirty: BTreeSet::new(),
             root_owner: BTreeMap::new(),
@@ -219,109 +209,86 @@ impl HostModel {
         pool_id: &str,
         except: Option<&ObjectPath>,
     ) -> bool {
-        let count = self
-            .ids
-            .get(&(type_idx, pool_id.to_string()))
-            .copied()
-            .unwrap_or(0);
+        let count = self.ids.get((type_idx as u64, pool_id, ""));
         let own = except
             .and_then(|p| self.pool(p))
             .is_some_and(|p| p.type_idx == type_idx && p.pool_id == pool_id);
         count > u32::from(own)
     }
 
-    /// What the indexes hold of the pool in `slot`.
-    fn keys(&self, slot: usize) -> Option<IndexKeys> {
-        let pool = self.slots.get(slot)?.as_ref()?;
-        Some(IndexKeys {
-            path: pool.path.clone(),
-            type_idx: pool.type_idx,
-            role: pool.role,
-            id: pool.pool_id.clone(),
-            parents: pool
-                .holdings
-                .iter()
-                .map(|h| (h.parent.clone(), h.quantity))
-                .collect(),
-        })
-    }
-
     fn index(&mut self, slot: usize) {
-        let Some(IndexKeys {
-            path,
-            type_idx,
-            role,
-            id,
-            parents,
-        }) = self.keys(slot)
-        else {
+        // The pool is read in place (no copy of its keys); a key is cloned only when an index
+        // does not hold it yet.
+        let Some(pool) = self.slots.get(slot).and_then(Option::as_ref) else {
             return;
         };
-        self.slot_of.insert(path.clone(), slot);
+        self.slot_of.insert(pool.path.clone(), slot);
         self.live.insert(slot);
-        if let Some(set) = self.live_of_type.get_mut(type_idx) {
+        if let Some(set) = self.live_of_type.get_mut(pool.type_idx) {
             set.insert(slot);
         }
-        if role != Role::Primordial {
+        if pool.role != Role::Primordial {
             self.concrete.insert(slot);
         }
-        if role == Role::Child {
+        if pool.role == Role::Child {
             self.child_pools += 1;
         }
-        *self.ids.entry((type_idx, id)).or_insert(0) += 1;
-        for (parent, quantity) in parents {
-            self.children
-                .entry(parent.clone())
-                .or_default()
-                .insert(slot);
-            *self.held_quantity.entry(parent.clone()).or_insert(0) += u128::from(quantity);
-            self.dirty.insert(parent);
+        self.ids
+            .increment((pool.type_idx as u64, &pool.pool_id, ""));
+        for h in &pool.holdings {
+            match self.children.get_mut(&h.parent) {
+                Some(set) => {
+                    set.insert(slot);
+                }
+                None => {
+                    self.children
+                        .insert(h.parent.clone(), BTreeSet::from([slot]));
+                }
+            }
+            match self.held_quantity.get_mut(&h.parent) {
+                Some(sum) => *sum += u128::from(h.quantity),
+                None => {
+                    self.held_quantity
+                        .insert(h.parent.clone(), u128::from(h.quantity));
+                }
+            }
+            mark(&mut self.dirty, &h.parent);
         }
-        self.dirty.insert(path);
+        mark(&mut self.dirty, &pool.path);
     }
 
     fn unindex(&mut self, slot: usize) {
-        let Some(IndexKeys {
-            path,
-            type_idx,
-            role,
-            id,
-            parents,
-        }) = self.keys(slot)
-        else {
+        let Some(pool) = self.slots.get(slot).and_then(Option::as_ref) else {
             return;
         };
-        self.slot_of.remove(&path);
+        self.slot_of.remove(&pool.path);
         self.live.remove(slot);
-        if let Some(set) = self.live_of_type.get_mut(type_idx) {
+        if let Some(set) = self.live_of_type.get_mut(pool.type_idx) {
             set.remove(slot);
         }
         self.concrete.remove(slot);
-        if role == Role::Child {
+        if pool.role == Role::Child {
             self.child_pools -= 1;
         }
-        if let Some(count) = self.ids.get_mut(&(type_idx, id.clone())) {
-            *count -= 1;
-            if *count == 0 {
-                self.ids.remove(&(type_idx, id));
-            }
-        }
-        for (parent, quantity) in parents {
-            if let Some(set) = self.children.get_mut(&parent) {
+        self.ids
+            .decrement((pool.type_idx as u64, &pool.pool_id, ""));
+        for h in &pool.holdings {
+            let parent = &h.parent;
+            if let Some(set) = self.children.get_mut(parent) {
                 set.remove(&slot);
                 if set.is_empty() {
-                    self.children.remove(&parent);
+                    self.children.remove(parent);
                 }
             }
-            if let Some(sum) = self.held_quantity.get_mut(&parent) {
-                *sum -= u128::from(quantity);
-                if *sum == 0 && !self.children.contains_key(&parent) {
-                    self.held_quantity.remove(&parent);
+            if let Some(sum) = self.held_quantity.get_mut(parent) {
+                *sum -= u128::from(h.quantity);
+                if *sum == 0 && !self.children.contains_key(parent) {
+                    self.held_quantity.remove(parent);
                 }
             }
-            self.dirty.insert(parent);
+            mark(&mut self.dirty, parent);
         }
-        self.dirty.insert(path);
+        mark(&mut self.dirty, &pool.path);
     }
 
     /// Change one pool; the indexes and the dirty set follow.
@@ -399,9 +366,14 @@ impl HostModel {
 
     /// Host resources a pool holds: its own (primordial, root) or the union of its holdings.
     pub fn resources(&self, pool: &ModelPool) -> Vec<String> {
+        self.resource_refs(pool).into_iter().cloned().collect()
+    }
+
+    /// [`HostModel::resources`], borrowed: the same values in the same order.
+    pub fn resource_refs<'a>(&self, pool: &'a ModelPool) -> Vec<&'a String> {
         match pool.role {
-            Role::Primordial | Role::Root => pool.own_resources.clone(),
-            Role::Child => union(pool.holdings.iter().flat_map(|h| h.resources.iter())),
+            Role::Primordial | Role::Root => pool.own_resources.iter().collect(),
+            Role::Child => union_refs(pool.holdings.iter().flat_map(|h| h.resources.iter())),
         }
     }
 
@@ -417,41 +389,31 @@ impl HostModel {
                 .holdings
                 .iter()
                 .fold(0u64, |sum, h| sum.saturating_add(h.quantity)),
-            _ => self.resources(pool).len() as u64,
+            (_, Role::Primordial | Role::Root) => pool.own_resources.len() as u64,
+            _ => self.resource_refs(pool).len() as u64,
         }
     }
 
     /// `Reserved` of a pool (CAP-002): for quantities the indexed sum of what its children
     /// hold from it (O(1)); for host resources, from its children's holdings.
     pub fn reserved(&self, pool: &ModelPool) -> u64 {
-        if self.kind(pool.type_idx) == ResourceKind::Quantity {
+        let kind = self.kind(pool.type_idx);
+        if kind == ResourceKind::Quantity {
             let sum = self.held_quantity.get(&pool.path).copied().unwrap_or(0);
             return u64::try_from(sum).unwrap_or(u64::MAX);
         }
-        let children: Vec<&ModelPool> = self.children(&pool.path).collect();
-        self.reserved_among(pool, &children)
-    }
-
-    /// `Reserved` of a pool whose direct children are `children`.
-    fn reserved_among(&self, pool: &ModelPool, children: &[&ModelPool]) -> u64 {
-        let kind = self.kind(pool.type_idx);
-        match kind {
-            ResourceKind::Quantity => children
-                .iter()
-                .flat_map(|c| c.holdings.iter().filter(|h| h.parent == pool.path))
-                .fold(0u64, |sum, h| sum.saturating_add(h.quantity)),
-            ResourceKind::Named | ResourceKind::Path => {
-                let held: Vec<&String> = children
-                    .iter()
-                    .flat_map(|c| c.holdings.iter().filter(|h| h.parent == pool.path))
-                    .flat_map(|h| h.resources.iter())
-                    .collect();
-                self.resources(pool)
-                    .iter()
-                    .filter(|own| held.iter().any(|h| covers(kind, own, h)))
-                    .count() as u64
-            }
+        let held: Vec<&String> = self
+            .children(&pool.path)
+            .flat_map(|c| c.holdings.iter().filter(|h| h.parent == pool.path))
+            .flat_map(|h| h.resources.iter())
+            .collect();
+        if held.is_empty() {
+            return 0;
         }
+        self.resource_refs(pool)
+            .iter()
+            .filter(|own| held.iter().any(|h| covers(kind, own, h)))
+            .count() as u64
     }
 
     /// `Capacity − Reserved`.
@@ -510,6 +472,54 @@ impl HostModel {
         Some(view)
     }
 
+    /// Whether the expected view of the pool at `path` is `seen`: the same answer as
+    /// `self.expected_view(path).as_ref() == seen`, without building the view (the per-step
+    /// comparison; the view is built only for a diff).
+    pub fn view_matches(&self, path: &ObjectPath, seen: Option<&PoolView>) -> bool {
+        let (p, seen) = match (self.pool(path), seen) {
+            (None, None) => return true,
+            (Some(p), Some(seen)) => (p, seen),
+            _ => return false,
+        };
+        let t = &self.types[p.type_idx.min(self.types.len().saturating_sub(1))];
+        if seen.path != p.path
+            || seen.pool_id != p.pool_id
+            || seen.element_name != p.element_name
+            || seen.resource_type != t.resource_type
+            || seen.resource_subtype != t.resource_subtype
+            || seen.primordial != (p.role == Role::Primordial)
+            || seen.allocations.len() != p.holdings.len()
+            || seen.capacity != self.capacity(p)
+            || seen.reserved != self.reserved(p)
+        {
+            return false;
+        }
+        let mut own = self.resource_refs(p);
+        own.sort();
+        if !own.iter().copied().eq(seen.host_resources.iter()) {
+            return false;
+        }
+        // The expected allocations are the holdings sorted (stably) by parent.
+        let matches = |h: &Holding, a: &ParentAllocation| {
+            h.parent == a.parent
+                && h.quantity == a.quantity
+                && same_sorted(&h.resources, &a.host_resources)
+        };
+        if p.holdings.windows(2).all(|w| w[0].parent <= w[1].parent) {
+            p.holdings
+                .iter()
+                .zip(&seen.allocations)
+                .all(|(h, a)| matches(h, a))
+        } else {
+            let mut holdings: Vec<&Holding> = p.holdings.iter().collect();
+            holdings.sort_by(|a, b| a.parent.cmp(&b.parent));
+            holdings
+                .iter()
+                .zip(&seen.allocations)
+                .all(|(h, a)| matches(h, a))
+        }
+    }
+
     /// The model's state in the shape of a snapshot, for comparison with the implementation's
     /// (O(pools · log pools)).
     pub fn expected_snapshot(&self) -> Snapshot {
@@ -519,6 +529,13 @@ impl HostModel {
             .collect();
         normalize(&mut pools);
         Snapshot { pools }
+    }
+}
+
+/// Insert a path into the dirty set, cloning it only when it is not there yet.
+fn mark(dirty: &mut BTreeSet<ObjectPath>, path: &ObjectPath) {
+    if !dirty.contains(path) {
+        dirty.insert(path.clone());
     }
 }
 
@@ -543,8 +560,40 @@ pub fn covers(kind: ResourceKind, own: &str, held: &str) -> bool {
 
 /// Distinct values, in order of first appearance.
 pub fn union<'a>(items: impl Iterator<Item = &'a String>) -> Vec<String> {
-    let mut seen = BTreeSet::new();
-    items.filter(|r| seen.insert(r.as_str())).cloned().collect()
+    union_refs(items).into_iter().cloned().collect()
+}
+
+/// [`union`], borrowed.
+pub fn union_refs<'a>(items: impl Iterator<Item = &'a String>) -> Vec<&'a String> {
+    let mut out: Vec<&String> = Vec::new();
+    // A pool holds a few host resources: a linear search until there are many.
+    let mut seen: Option<BTreeSet<&str>> = None;
+    for item in items {
+        let new = match &mut seen {
+            Some(seen) => seen.insert(item.as_str()),
+            None => !out.contains(&item),
+        };
+        if new {
+            out.push(item);
+            if seen.is_none() && out.len() > 32 {
+                seen = Some(out.iter().map(|s| s.as_str()).collect());
+            }
+        }
+    }
+    out
+}
+
+/// Whether `sorted` equals `unsorted` once that is sorted (copied only when it is not).
+fn same_sorted(unsorted: &[String], sorted: &[String]) -> bool {
+    if unsorted.len() != sorted.len() {
+        return false;
+    }
+    if unsorted.windows(2).all(|w| w[0] <= w[1]) {
+        return unsorted == sorted;
+    }
+    let mut copy: Vec<&String> = unsorted.iter().collect();
+    copy.sort();
+    copy.iter().copied().eq(sorted.iter())
 }
 
 /// Sort pools by path, allocations by parent and host resources by value, so that two
