@@ -2,7 +2,7 @@
 //! parameters by name, embedded instances as CIM-XML or MOF text, and the step's deliberate
 //! wire defects applied.
 
-use crate::codec::{encode, CimType, Encoding, Instance};
+use crate::codec::{encode, CimType, Encoding, Instance, Property, PropertyValue};
 use crate::model::operation::{EncodingSel, Malformation};
 use crate::model::step::{Allocation, InstanceFault, ParamFault, PoolSettings, StepKind};
 use crate::model::Step;
@@ -10,10 +10,94 @@ use crate::sut::{Dialect, MethodCall, ObjectPath, Param, ParamKind, ParamValue};
 
 /// The wire form of a step.
 pub fn render(step: &Step, dialect: Dialect) -> MethodCall {
+    render_with(step, dialect, &mut Scratch::default())
+}
+
+/// The embedded instances of earlier calls, kept so that the next call's are written into
+/// them (only their values change) instead of being built anew: what a runner keeps from one
+/// step to the next. The result of [`render_with`] does not depend on it.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    templates: Vec<Instance>,
+}
+
+/// One property of an instance to build: name, type, whether an array.
+type Shape = (&'static str, CimType, bool);
+
+impl Scratch {
+    /// An instance of `class` with these properties in this order (values left from before).
+    fn instance(&mut self, class: &str, shape: &[Shape]) -> &mut Instance {
+        let fits = |i: &Instance| {
+            i.class_name == class
+                && i.properties.len() == shape.len()
+                && i.properties
+                    .iter()
+                    .zip(shape)
+                    .all(|(p, (name, _, _))| p.name == *name)
+        };
+        let at = match self.templates.iter().position(fits) {
+            Some(at) => at,
+            None => {
+                self.templates.push(Instance {
+                    class_name: class.to_string(),
+                    properties: shape
+                        .iter()
+                        .map(|&(name, cim_type, is_array)| Property {
+                            name: name.to_string(),
+                            cim_type,
+                            is_array,
+                            value: PropertyValue::Null,
+                        })
+                        .collect(),
+                });
+                self.templates.len() - 1
+            }
+        };
+        &mut self.templates[at]
+    }
+}
+
+/// Set a scalar property's value (reusing its text's buffer).
+fn set_scalar(property: &mut Property, value: impl std::fmt::Display) {
+    use std::fmt::Write;
+    if let PropertyValue::Scalar(text) = &mut property.value {
+        text.clear();
+        let _ = write!(text, "{value}");
+    } else {
+        property.value = PropertyValue::Scalar(value.to_string());
+    }
+}
+
+/// Set an array property's elements (reusing their buffers).
+fn set_array(property: &mut Property, values: &[String]) {
+    if !matches!(property.value, PropertyValue::Array(_)) {
+        property.value = PropertyValue::Array(Vec::with_capacity(values.len()));
+    }
+    let PropertyValue::Array(items) = &mut property.value else {
+        return;
+    };
+    items.truncate(values.len());
+    for (i, value) in values.iter().enumerate() {
+        match items.get_mut(i) {
+            Some(Some(text)) => {
+                text.clear();
+                text.push_str(value);
+            }
+            Some(slot) => *slot = Some(value.clone()),
+            None => items.push(Some(value.clone())),
+        }
+    }
+}
+
+/// [`render`], writing the embedded instances into `scratch`'s.
+pub fn render_with(step: &Step, dialect: Dialect, scratch: &mut Scratch) -> MethodCall {
     let mut instances = Instances {
-        encoding: step.encoding,
-        fault: step.instance_fault,
-        next: 0,
+        cursor: Cursor {
+            encoding: step.encoding,
+            fault: step.instance_fault,
+            next: 0,
+        },
+        scratch,
     };
     let refs = |paths: &Option<Vec<ObjectPath>>| match paths {
         Some(paths) => ParamValue::ReferenceArray(paths.clone()),
@@ -35,7 +119,7 @@ pub fn render(step: &Step, dialect: Dialect) -> MethodCall {
             ..
         } => match (dialect, settings) {
             (Dialect::Msvm, Some(settings)) => vec![
-                ParamValue::String(instances.next(pool_settings(settings, dialect))),
+                ParamValue::String(instances.pool_settings(settings, dialect)),
                 refs(parents),
                 instances.allocations(allocations, dialect),
             ],
@@ -56,7 +140,7 @@ pub fn render(step: &Step, dialect: Dialect) -> MethodCall {
         ],
         StepKind::ChangeSettings { child, settings } => vec![
             ParamValue::Reference(child.clone()),
-            ParamValue::String(instances.next(pool_settings(settings, dialect))),
+            ParamValue::String(instances.pool_settings(settings, dialect)),
         ],
         StepKind::Delete { pool } => vec![ParamValue::Reference(pool.clone())],
         StepKind::CreateRoot {
@@ -125,14 +209,20 @@ fn wrong_kind(kind: ParamKind) -> ParamValue {
     }
 }
 
-struct Instances {
+struct Instances<'a> {
+    cursor: Cursor,
+    scratch: &'a mut Scratch,
+}
+
+/// Which embedded instance of the step comes next, and how to write it.
+struct Cursor {
     encoding: EncodingSel,
     fault: Option<(usize, InstanceFault)>,
     next: usize,
 }
 
-impl Instances {
-    fn next(&mut self, instance: Instance) -> String {
+impl Cursor {
+    fn next(&mut self, instance: &Instance) -> String {
         let idx = self.next;
         self.next += 1;
         let fault = self.fault.filter(|(at, _)| *at == idx).map(|(_, f)| f);
@@ -141,30 +231,37 @@ impl Instances {
             EncodingSel::Mof => Encoding::Mof,
         };
         match fault {
-            None => encode(&instance, encoding),
+            None => encode(instance, encoding),
             Some(InstanceFault::WrongClass) => {
-                let mut other = instance;
+                let mut other = instance.clone();
                 other.class_name = "Msvm_VirtualSystemSettingData".into();
                 encode(&other, encoding)
             }
             Some(InstanceFault::BadValue) => {
-                let mut bad = instance;
+                let mut bad = instance.clone();
                 bad.properties
                     .retain(|p| !p.name.eq_ignore_ascii_case("ResourceType"));
                 let bad = bad.with_scalar("ResourceType", CimType::Uint16, "70000");
                 encode(&bad, encoding)
             }
-            Some(InstanceFault::Malformed(how)) => malformed(&encode(&instance, encoding), how),
+            Some(InstanceFault::Malformed(how)) => malformed(&encode(instance, encoding), how),
         }
+    }
+}
+
+impl Instances<'_> {
+    fn pool_settings(&mut self, settings: &PoolSettings, dialect: Dialect) -> String {
+        let instance = pool_settings(self.scratch, settings, dialect);
+        self.cursor.next(instance)
     }
 
     fn allocations(&mut self, allocations: &[Allocation], dialect: Dialect) -> ParamValue {
-        ParamValue::StringArray(
-            allocations
-                .iter()
-                .map(|a| self.next(allocation(a, dialect)))
-                .collect(),
-        )
+        let mut texts = Vec::with_capacity(allocations.len());
+        for a in allocations {
+            let instance = allocation(self.scratch, a, dialect);
+            texts.push(self.cursor.next(instance));
+        }
+        ParamValue::StringArray(texts)
     }
 }
 
@@ -193,50 +290,182 @@ fn malformed(text: &str, how: Malformation) -> String {
     }
 }
 
-fn pool_settings(settings: &PoolSettings, dialect: Dialect) -> Instance {
+/// The PoolSettings instance of a step, written into `scratch` (as `Instance::new(class)` and
+/// one `with_scalar` per property, in this order, would build it).
+fn pool_settings<'a>(
+    scratch: &'a mut Scratch,
+    settings: &PoolSettings,
+    dialect: Dialect,
+) -> &'a Instance {
     let class = match dialect {
         Dialect::Msvm => "Msvm_ResourcePoolSettingData",
         Dialect::Cim => "CIM_ResourcePoolSettingData",
     };
-    let mut instance = Instance::new(class)
-        .with_scalar("PoolID", CimType::String, settings.pool_id.clone())
-        .with_scalar(
-            "ResourceSubType",
-            CimType::String,
-            settings.resource_subtype.clone(),
-        );
+    let mut shape: [Shape; 4] = [("", CimType::String, false); 4];
+    shape[0] = ("PoolID", CimType::String, false);
+    shape[1] = ("ResourceSubType", CimType::String, false);
+    let mut n = 2;
+    if settings.resource_type.is_some() {
+        shape[n] = ("ResourceType", CimType::Uint16, false);
+        n += 1;
+    }
+    if settings.element_name.is_some() {
+        shape[n] = ("ElementName", CimType::String, false);
+        n += 1;
+    }
+    let instance = scratch.instance(class, &shape[..n]);
+    let mut properties = instance.properties.iter_mut();
+    let mut next = || properties.next().expect("the shape has this property");
+    set_scalar(next(), &settings.pool_id);
+    set_scalar(next(), &settings.resource_subtype);
     if let Some(t) = settings.resource_type {
-        instance = instance.with_scalar("ResourceType", CimType::Uint16, t.to_string());
+        set_scalar(next(), t);
     }
     if let Some(name) = &settings.element_name {
-        instance = instance.with_scalar("ElementName", CimType::String, name.clone());
+        set_scalar(next(), name);
     }
     instance
 }
 
-fn allocation(a: &Allocation, dialect: Dialect) -> Instance {
+/// One allocation's RASD, written into `scratch` (as `Instance::new(class)` and one
+/// `with_scalar` or `with_array` per property, in this order, would build it).
+fn allocation<'a>(scratch: &'a mut Scratch, a: &Allocation, dialect: Dialect) -> &'a Instance {
     let class = match dialect {
         Dialect::Msvm => "Msvm_ResourceAllocationSettingData",
         Dialect::Cim => "CIM_ResourceAllocationSettingData",
     };
-    let mut instance = Instance::new(class)
-        .with_scalar("PoolID", CimType::String, a.pool_id.clone())
-        .with_scalar(
-            "ResourceSubType",
-            CimType::String,
-            a.resource_subtype.clone(),
-        );
-    if let Some(t) = a.resource_type {
-        instance = instance.with_scalar("ResourceType", CimType::Uint16, t.to_string());
+    let mut shape: [Shape; 6] = [("", CimType::String, false); 6];
+    shape[0] = ("PoolID", CimType::String, false);
+    shape[1] = ("ResourceSubType", CimType::String, false);
+    let mut n = 2;
+    if a.resource_type.is_some() {
+        shape[n] = ("ResourceType", CimType::Uint16, false);
+        n += 1;
     }
-    if let Some(r) = a.reservation {
-        instance = instance.with_scalar("Reservation", CimType::Uint64, r.to_string());
+    if a.reservation.is_some() {
+        shape[n] = ("Reservation", CimType::Uint64, false);
+        n += 1;
     }
-    if let Some(l) = a.limit {
-        instance = instance.with_scalar("Limit", CimType::Uint64, l.to_string());
+    if a.limit.is_some() {
+        shape[n] = ("Limit", CimType::Uint64, false);
+        n += 1;
     }
     if a.reservation.is_none() {
-        instance = instance.with_array("HostResource", CimType::String, a.host_resources.clone());
+        shape[n] = ("HostResource", CimType::String, true);
+        n += 1;
+    }
+    let instance = scratch.instance(class, &shape[..n]);
+    let mut properties = instance.properties.iter_mut();
+    let mut next = || properties.next().expect("the shape has this property");
+    set_scalar(next(), &a.pool_id);
+    set_scalar(next(), &a.resource_subtype);
+    if let Some(t) = a.resource_type {
+        set_scalar(next(), t);
+    }
+    if let Some(r) = a.reservation {
+        set_scalar(next(), r);
+    }
+    if let Some(l) = a.limit {
+        set_scalar(next(), l);
+    }
+    if a.reservation.is_none() {
+        set_array(next(), &a.host_resources);
     }
     instance
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The instances as they were built before the scratch: `Instance::new` and `with_*`.
+    fn built_settings(settings: &PoolSettings, class: &str) -> Instance {
+        let mut instance = Instance::new(class)
+            .with_scalar("PoolID", CimType::String, settings.pool_id.clone())
+            .with_scalar(
+                "ResourceSubType",
+                CimType::String,
+                settings.resource_subtype.clone(),
+            );
+        if let Some(t) = settings.resource_type {
+            instance = instance.with_scalar("ResourceType", CimType::Uint16, t.to_string());
+        }
+        if let Some(name) = &settings.element_name {
+            instance = instance.with_scalar("ElementName", CimType::String, name.clone());
+        }
+        instance
+    }
+
+    fn built_allocation(a: &Allocation, class: &str) -> Instance {
+        let mut instance = Instance::new(class)
+            .with_scalar("PoolID", CimType::String, a.pool_id.clone())
+            .with_scalar(
+                "ResourceSubType",
+                CimType::String,
+                a.resource_subtype.clone(),
+            );
+        if let Some(t) = a.resource_type {
+            instance = instance.with_scalar("ResourceType", CimType::Uint16, t.to_string());
+        }
+        if let Some(r) = a.reservation {
+            instance = instance.with_scalar("Reservation", CimType::Uint64, r.to_string());
+        }
+        if let Some(l) = a.limit {
+            instance = instance.with_scalar("Limit", CimType::Uint64, l.to_string());
+        }
+        if a.reservation.is_none() {
+            instance =
+                instance.with_array("HostResource", CimType::String, a.host_resources.clone());
+        }
+        instance
+    }
+
+    #[test]
+    fn a_reused_scratch_builds_what_a_fresh_instance_would() {
+        let mut scratch = Scratch::default();
+        let resources = |n: usize| -> Vec<String> {
+            (0..n).map(|i| format!("\\\\HOST\\\\switch-{i}")).collect()
+        };
+        // Every shape, in an order that grows and shrinks values and arrays.
+        for round in 0..3u64 {
+            for mask in 0..16u8 {
+                for dialect in [Dialect::Msvm, Dialect::Cim] {
+                    let a = Allocation {
+                        resource_type: (mask & 1 != 0).then_some(4 + round as u16),
+                        resource_subtype: format!("Microsoft:Hyper-V:{mask}"),
+                        pool_id: if mask & 8 != 0 {
+                            String::new()
+                        } else {
+                            format!("pool-{round}-{mask}")
+                        },
+                        reservation: (mask & 2 != 0).then_some(1024 * round + u64::from(mask)),
+                        limit: (mask & 4 != 0).then_some(u64::MAX - round),
+                        host_resources: resources(usize::from(mask) % 4 + round as usize),
+                    };
+                    let class = match dialect {
+                        Dialect::Msvm => "Msvm_ResourceAllocationSettingData",
+                        Dialect::Cim => "CIM_ResourceAllocationSettingData",
+                    };
+                    assert_eq!(
+                        allocation(&mut scratch, &a, dialect),
+                        &built_allocation(&a, class)
+                    );
+                    let settings = PoolSettings {
+                        resource_type: a.resource_type,
+                        resource_subtype: a.resource_subtype.clone(),
+                        pool_id: a.pool_id.clone(),
+                        element_name: (mask & 2 != 0).then(|| format!("name {round}")),
+                    };
+                    let class = match dialect {
+                        Dialect::Msvm => "Msvm_ResourcePoolSettingData",
+                        Dialect::Cim => "CIM_ResourcePoolSettingData",
+                    };
+                    assert_eq!(
+                        pool_settings(&mut scratch, &settings, dialect),
+                        &built_settings(&settings, class)
+                    );
+                }
+            }
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::placement::{misplaced, Named};
-use super::render::render;
+use super::render::{render_with, Scratch};
 use super::scope::{tolerance, RuleFilter, Tolerance};
 use super::stats::RuleStats;
 use super::trace::{Channel, Expected, ExpectedRefusal, Observed, StepRecord};
@@ -117,6 +117,7 @@ fn run_once(
         pending,
         incremental,
         breach: None,
+        scratch: Scratch::default(),
     };
     let mut model = model;
     let mut steps = Vec::with_capacity(ops.len());
@@ -165,6 +166,8 @@ struct Lockstep<'a> {
     incremental: bool,
     /// Set when a change report disagreed with a full snapshot.
     breach: Option<String>,
+    /// The embedded instances of the last calls, rewritten for the next ones.
+    scratch: Scratch,
 }
 
 fn normalized(mut snapshot: Snapshot) -> Snapshot {
@@ -181,7 +184,8 @@ impl Lockstep<'_> {
         op: &Operation,
         stats: &mut RuleStats,
     ) -> (StepRecord, bool) {
-        let skipped = StepRecord {
+        // The record of a step that expects nothing (the operation cloned once, when needed).
+        let skipped = || StepRecord {
             index,
             operation: op.clone(),
             step: None,
@@ -195,16 +199,16 @@ impl Lockstep<'_> {
             state_diff: None,
         };
         let Some(step) = model.resolve(op) else {
-            return (skipped, true);
+            return (skipped(), true);
         };
         if !self.profile.supports(step.method) {
             let record = StepRecord {
                 step: Some(step),
-                ..skipped
+                ..skipped()
             };
             return (record, true);
         }
-        let call = render(&step, model.dialect);
+        let call = render_with(&step, model.dialect, &mut self.scratch);
         let mut violations = Vec::new();
         let mut charge = |rule: &'static str, detail: String| {
             violations.push(Violation {
@@ -271,7 +275,7 @@ impl Lockstep<'_> {
                 step: Some(step),
                 call: Some(call),
                 observed,
-                ..skipped
+                ..skipped()
             };
             return (record, true);
         }
@@ -305,7 +309,7 @@ impl Lockstep<'_> {
             call: Some(call),
             reply: reply_ok,
             polls,
-            expected: expected_of(&expectation),
+            expected: expected_of(expectation),
             observed,
             violations,
             tolerated,
@@ -331,7 +335,8 @@ impl Lockstep<'_> {
                     return Observed::Broken(format!("job poll failed: {e}"));
                 }
             };
-            polls.push(view.clone());
+            polls.push(view);
+            let view = &polls[polls.len() - 1];
             if !codes.job_state_documented(view.job_state) {
                 charge(
                     "JOB-002",
@@ -684,7 +689,8 @@ fn strip_ansi(text: &str) -> String {
     out
 }
 
-fn expected_of(expectation: &Expectation) -> Expected {
+/// What the step record keeps of an expectation (its refusals moved, not copied).
+fn expected_of(expectation: Expectation) -> Expected {
     if expectation.accepts() {
         Expected::Success {
             rule: expectation.accept_rule,
@@ -693,11 +699,11 @@ fn expected_of(expectation: &Expectation) -> Expected {
         Expected::Refusal {
             refusals: expectation
                 .refusals
-                .iter()
+                .into_iter()
                 .map(|r| ExpectedRefusal {
                     rule: r.rule,
-                    reasons: r.reasons.clone(),
-                    detail: r.detail.clone(),
+                    reasons: r.reasons,
+                    detail: r.detail,
                 })
                 .collect(),
         }

@@ -439,13 +439,7 @@ impl HostModel {
     }
 
     fn pick_resources(&self, type_idx: usize, sources: &[&ModelPool], sel: ResSel) -> Vec<String> {
-        let available = super::state::union(
-            sources
-                .iter()
-                .flat_map(|p| self.resources(p))
-                .collect::<Vec<_>>()
-                .iter(),
-        );
+        let available = super::state::union(sources.iter().flat_map(|p| self.resource_refs(p)));
         let subset = |mask: u8| -> Vec<String> {
             available
                 .iter()

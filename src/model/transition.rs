@@ -163,7 +163,8 @@ impl HostModel {
             profile,
             refusals: Vec::new(),
             decisive: Vec::new(),
-            checked: Vec::new(),
+            // A step checks about a dozen rules: one allocation.
+            checked: Vec::with_capacity(16),
         };
         judge.check(
             "ARG-002",
@@ -480,9 +481,12 @@ impl Judge<'_> {
                 }
                 _ => {
                     let uncovered = alloc.host_resources.iter().find(|r| {
-                        !parent_pools
-                            .iter()
-                            .any(|p| model.resources(p).iter().any(|own| covers(kind, own, r)))
+                        !parent_pools.iter().any(|p| {
+                            model
+                                .resource_refs(p)
+                                .iter()
+                                .any(|own| covers(kind, own, r))
+                        })
                     });
                     self.check(
                         "SHARE-002",
@@ -522,7 +526,7 @@ impl Judge<'_> {
                         }
                     }
                     _ => {
-                        let own = model.resources(parent);
+                        let own = model.resource_refs(parent);
                         let foreign = alloc
                             .host_resources
                             .iter()
@@ -971,7 +975,7 @@ impl HostModel {
                     remaining -= take;
                     let own = self
                         .pool(parent)
-                        .map(|p| self.resources(p))
+                        .map(|p| self.resource_refs(p))
                         .unwrap_or_default();
                     let resources: Vec<String> = wanted
                         .iter()
@@ -1055,7 +1059,7 @@ impl HostModel {
             }
             let own = self
                 .pool(&held.parent)
-                .map(|p| self.resources(p))
+                .map(|p| self.resource_refs(p))
                 .unwrap_or_default();
             for r in &held.host_resources {
                 if !own.iter().any(|o| covers(kind, o, r)) {
