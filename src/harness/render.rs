@@ -13,6 +13,20 @@ pub fn render(step: &Step, dialect: Dialect) -> MethodCall {
     render_with(step, dialect, &mut Scratch::default())
 }
 
+thread_local! {
+    /// The scratch of [`render_reusing`]: one per thread, kept from one sequence to the next.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// [`render`], writing the embedded instances into this thread's scratch (what the lockstep
+/// runner does for every step).
+pub fn render_reusing(step: &Step, dialect: Dialect) -> MethodCall {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut scratch) => render_with(step, dialect, &mut scratch),
+        Err(_) => render(step, dialect),
+    })
+}
+
 /// The embedded instances of earlier calls, kept so that the next call's are written into
 /// them (only their values change) instead of being built anew: what a runner keeps from one
 /// step to the next. The result of [`render_with`] does not depend on it.

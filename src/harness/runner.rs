@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::placement::{misplaced, Named};
-use super::render::{render_with, Scratch};
+use super::render::render_reusing;
 use super::scope::{tolerance, RuleFilter, Tolerance};
 use super::stats::RuleStats;
 use super::trace::{Channel, Expected, ExpectedRefusal, Observed, StepRecord};
@@ -117,7 +117,6 @@ fn run_once(
         pending,
         incremental,
         breach: None,
-        scratch: Scratch::default(),
     };
     let mut model = model;
     let mut steps = Vec::with_capacity(ops.len());
@@ -166,8 +165,6 @@ struct Lockstep<'a> {
     incremental: bool,
     /// Set when a change report disagreed with a full snapshot.
     breach: Option<String>,
-    /// The embedded instances of the last calls, rewritten for the next ones.
-    scratch: Scratch,
 }
 
 fn normalized(mut snapshot: Snapshot) -> Snapshot {
@@ -208,7 +205,7 @@ impl Lockstep<'_> {
             };
             return (record, true);
         }
-        let call = render_with(&step, model.dialect, &mut self.scratch);
+        let call = render_reusing(&step, model.dialect);
         let mut violations = Vec::new();
         let mut charge = |rule: &'static str, detail: String| {
             violations.push(Violation {
