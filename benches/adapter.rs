@@ -327,7 +327,50 @@ fn interleaved_ratio() {
     );
 }
 
+/// `POOLCHECK_ADAPTER_ROUNDS=WHAT:N` (`bare`, `calls` or `suite`): instead of the benches, make
+/// one suite run's calls (or the suite itself) N times and exit — the driver for counting the
+/// caller's instructions per call with callgrind (run it with N = 1 and N = 11; the difference
+/// divided by 10 × the calls per round is the cost per call, start-up cancelled). The Python
+/// peer is not traced (no `--trace-children`).
+fn rounds_only(spec: &str) {
+    let (what, n) = spec.split_once(':').unwrap_or((spec, "1"));
+    let n: usize = n.parse().expect("POOLCHECK_ADAPTER_ROUNDS=WHAT:N");
+    let profile = Profile::built_in("reference-msvm");
+    let peer = format!("python3 -B '{}'", script("examples/python/echo_peer.py"));
+    let mut trivial = ProcessAdapter::spawn(&peer, AdapterOptions::default()).expect("peer");
+    let calls = calls_of(&mut trivial, &profile);
+    let lines: Vec<String> = calls
+        .iter()
+        .enumerate()
+        .map(|(idx, request)| encode_request(idx as u64 + 1, request))
+        .collect();
+    let mut bare = BarePeer::spawn();
+    for _ in 0..n {
+        match what {
+            "bare" => {
+                for request in &lines {
+                    black_box(bare.round_trip(request));
+                }
+            }
+            "calls" => {
+                for request in &calls {
+                    black_box(replay_call(&mut trivial, request));
+                }
+            }
+            "suite" => {
+                black_box(harness::check(&mut trivial, &profile, &config()).expect("runs"));
+            }
+            other => panic!("POOLCHECK_ADAPTER_ROUNDS: {other:?} is not bare, calls or suite"),
+        }
+    }
+    println!("{what}: {n} rounds of {} calls", calls.len());
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var("POOLCHECK_ADAPTER_ROUNDS") {
+        rounds_only(&spec);
+        return;
+    }
     let mut criterion = Criterion::default().configure_from_args();
     boundary(&mut criterion);
     let filters: Vec<String> = std::env::args()

@@ -33,8 +33,8 @@ use std::time::{Duration, Instant};
 use serde::de::{DeserializeOwned, IgnoredAny};
 
 use super::protocol::{
-    self, decode_hello, decode_response, decode_result, encode_request, service_error, Fault,
-    Hello, Reply, Request, FEATURE_CHANGES,
+    self, decode_answer, decode_hello, service_error, write_request, Answer, Fault, Hello,
+    Outgoing, FEATURE_CHANGES,
 };
 use crate::spec::profile::Profile;
 use crate::sut::{
@@ -285,17 +285,19 @@ impl ProcessAdapter {
         Ok(())
     }
 
-    fn call<T: DeserializeOwned>(&mut self, request: Request) -> Result<T, ServiceError> {
+    fn call<T: DeserializeOwned>(&mut self, request: Outgoing<'_>) -> Result<T, ServiceError> {
         let Some(session) = self.session.as_mut() else {
             let earlier = self.lost.clone().unwrap_or_default();
             return Err(service_error(&Fault::Lost { earlier }, ""));
         };
-        match session.call(&request) {
-            Ok(Reply::Ok(raw)) => decode_result(&raw, &request).map_err(|f| service_error(&f, "")),
-            Ok(Reply::Unsupported(why)) => Err(service_error(&Fault::Unsupported(why), "")),
-            Ok(Reply::Error(what)) => Err(service_error(&Fault::AdapterError(what), "")),
-            Err(fault) => Err(self.lose(fault)),
-        }
+        let fault = match session.call(request) {
+            Ok(Answer::Ok(ok)) => return Ok(ok),
+            Ok(Answer::Unsupported(why)) => Fault::Unsupported(why.into_owned()),
+            Ok(Answer::Error(what)) => Fault::AdapterError(what.into_owned()),
+            Ok(Answer::Invalid(fault)) => fault,
+            Err(fault) => return Err(self.lose(fault)),
+        };
+        Err(service_error(&fault, ""))
     }
 
     /// The session is out of step or dead: kill and reap it, and describe the fault with
@@ -325,22 +327,20 @@ impl PoolService for ProcessAdapter {
         if self.session.is_none() {
             self.restart()?;
         }
-        self.call::<IgnoredAny>(Request::Reset {
-            fixture: fixture.clone(),
-        })
-        .map(|_| ())
+        self.call::<IgnoredAny>(Outgoing::Reset(fixture))
+            .map(|_| ())
     }
 
     fn invoke(&mut self, call: &MethodCall) -> Result<CallReply, ServiceError> {
-        self.call(Request::Invoke(call.clone()))
+        self.call(Outgoing::Invoke(call))
     }
 
     fn poll_job(&mut self, job: &ObjectPath) -> Result<JobView, ServiceError> {
-        self.call(Request::PollJob { job: job.clone() })
+        self.call(Outgoing::PollJob(job))
     }
 
     fn snapshot(&mut self) -> Result<Snapshot, ServiceError> {
-        self.call(Request::Snapshot)
+        self.call(Outgoing::Snapshot)
     }
 
     /// Sent only to an adapter that offers `changes` in its hello line; `unsupported` (or an
@@ -349,7 +349,7 @@ impl PoolService for ProcessAdapter {
         if !self.hello.offers(FEATURE_CHANGES) {
             return Ok(None);
         }
-        match self.call(Request::Changes) {
+        match self.call(Outgoing::Changes) {
             Err(ServiceError::Unsupported(_)) => Ok(None),
             answer => answer,
         }
@@ -386,6 +386,8 @@ struct Session {
     stderr: Arc<Mutex<Tail>>,
     stderr_closed: Receiver<()>,
     next_id: u64,
+    /// The request line being sent, kept across calls.
+    out: Vec<u8>,
     timeout: Duration,
     reaped: bool,
 }
@@ -444,6 +446,7 @@ impl Session {
             stderr: tail,
             stderr_closed,
             next_id: 1,
+            out: Vec::with_capacity(4 * 1024),
             timeout: options.timeout,
             reaped: false,
         };
@@ -461,38 +464,31 @@ impl Session {
 
     fn read_hello(&mut self, timeout: Duration) -> Result<Hello, Fault> {
         let during = || "the handshake".to_string();
-        let line = self.next_line(&during, timeout, Instant::now() + timeout)?;
-        decode_hello(&line)
+        let line = self
+            .link
+            .receive(Instant::now() + timeout)
+            .map_err(|e| link_fault(e, &during(), timeout))?;
+        decode_hello(line)
     }
 
-    /// The next non-blank line from the adapter's stdout, before `deadline`; `during` names
-    /// what was awaited (built only when something went wrong).
-    fn next_line(
-        &mut self,
-        during: &dyn Fn() -> String,
-        timeout: Duration,
-        deadline: Instant,
-    ) -> Result<String, Fault> {
-        loop {
-            match self.link.receive(deadline) {
-                Ok(line) if line.trim().is_empty() => continue,
-                Ok(line) => return Ok(line),
-                Err(e) => return Err(link_fault(e, &during(), timeout)),
-            }
-        }
-    }
-
-    /// Send one request and wait for its answer.
-    fn call(&mut self, request: &Request) -> Result<Reply, Fault> {
+    /// Send one request and wait for its answer (borrowed from the link until the next
+    /// call). The request line is written into a buffer kept across calls and sent with one
+    /// write; the answer is read where it arrived and decoded in place.
+    fn call<T: DeserializeOwned>(&mut self, request: Outgoing<'_>) -> Result<Answer<'_, T>, Fault> {
         let id = self.next_id;
         self.next_id += 1;
         let during = || format!("request {id} ({})", request.describe());
-        let deadline = Instant::now() + self.timeout;
+        let timeout = self.timeout;
+        let deadline = Instant::now() + timeout;
+        write_request(&mut self.out, id, request);
         self.link
-            .send(encode_request(id, request), deadline)
-            .map_err(|e| link_fault(e, &during(), self.timeout))?;
-        let line = self.next_line(&during, self.timeout, deadline)?;
-        decode_response(&line, id)
+            .send(&self.out, deadline)
+            .map_err(|e| link_fault(e, &during(), timeout))?;
+        let line = self
+            .link
+            .receive(deadline)
+            .map_err(|e| link_fault(e, &during(), timeout))?;
+        decode_answer(line, id, request)
     }
 
     /// Kill the process group, reap the child, and collect the rest of stderr. Returns the

@@ -36,9 +36,10 @@ pub(super) enum LinkError {
 /// Line-oriented pipes with deadlines.
 pub(super) trait Link {
     /// Send one line (with its newline).
-    fn send(&mut self, line: String, deadline: Instant) -> Result<(), LinkError>;
-    /// The next line, without its line ending (blank lines included).
-    fn receive(&mut self, deadline: Instant) -> Result<String, LinkError>;
+    fn send(&mut self, line: &[u8], deadline: Instant) -> Result<(), LinkError>;
+    /// The next line that is not blank, without its line ending; blank lines are skipped.
+    /// Borrowed from the link until the next call.
+    fn receive(&mut self, deadline: Instant) -> Result<&str, LinkError>;
     /// Close the child's stdin.
     fn close(&mut self);
 }
@@ -57,15 +58,48 @@ pub(super) fn open(
     Ok(Box::new(ThreadLink::new(stdin, stdout)))
 }
 
-fn line_of(bytes: &[u8]) -> Result<String, LinkError> {
+fn line_of(bytes: &[u8]) -> Result<&str, LinkError> {
     let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
-        Ok(text) => Ok(text.to_string()),
+        Ok(text) => Ok(text),
         Err(_) => Err(LinkError::NotUtf8(crate::adapters::protocol::excerpt(
             &String::from_utf8_lossy(bytes),
         ))),
     }
+}
+
+/// Whether a line is blank (only whitespace; a line that is not UTF-8 is not blank).
+fn is_blank(bytes: &[u8]) -> bool {
+    match bytes.first() {
+        // The common case, checked without a second UTF-8 pass: a line starting `{`.
+        Some(0x21..=0x7e) => false,
+        _ => std::str::from_utf8(bytes).is_ok_and(|text| text.trim().is_empty()),
+    }
+}
+
+/// The first `\n` in `bytes`, eight bytes at a time (a snapshot answer is kilobytes long).
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    const NEWLINES: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ NEWLINES;
+        // The high bit of each zero byte of x, and maybe of bytes above the first one (borrows
+        // run upwards): the lowest set bit is exact.
+        let hits = x.wrapping_sub(ONES) & !x & HIGH;
+        if hits != 0 {
+            return Some(at + (hits.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    bytes[at..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|offset| at + offset)
 }
 
 /// What the reader thread saw.
@@ -76,21 +110,19 @@ enum Event {
 
 /// A writer thread and a reader thread, handing lines over channels.
 pub(super) struct ThreadLink {
-    to_child: Option<Sender<String>>,
+    to_child: Option<Sender<Vec<u8>>>,
     from_child: Receiver<Event>,
+    /// The line last received.
+    line: String,
 }
 
 impl ThreadLink {
     fn new(mut stdin: ChildStdin, stdout: ChildStdout) -> ThreadLink {
-        let (to_child, requests) = mpsc::channel::<String>();
+        let (to_child, requests) = mpsc::channel::<Vec<u8>>();
         let (events, from_child) = mpsc::channel();
         thread::spawn(move || {
             for line in requests {
-                if stdin
-                    .write_all(line.as_bytes())
-                    .and_then(|()| stdin.flush())
-                    .is_err()
-                {
+                if stdin.write_all(&line).and_then(|()| stdin.flush()).is_err() {
                     break;
                 }
             }
@@ -104,7 +136,7 @@ impl ThreadLink {
                 let event = match (&mut reader).take(limit).read_until(b'\n', &mut buffer) {
                     Ok(0) => Event::End(LinkError::Closed),
                     Ok(_) if buffer.len() > MAX_LINE_BYTES => Event::End(LinkError::TooLong),
-                    Ok(_) => Event::Line(line_of(&buffer)),
+                    Ok(_) => Event::Line(line_of(&buffer).map(str::to_string)),
                     Err(e) => Event::End(LinkError::Io(e.to_string())),
                 };
                 let last = matches!(event, Event::End(_));
@@ -116,26 +148,33 @@ impl ThreadLink {
         ThreadLink {
             to_child: Some(to_child),
             from_child,
+            line: String::new(),
         }
     }
 }
 
 impl Link for ThreadLink {
-    fn send(&mut self, line: String, _deadline: Instant) -> Result<(), LinkError> {
+    fn send(&mut self, line: &[u8], _deadline: Instant) -> Result<(), LinkError> {
         // A writer blocked on a child that stopped reading shows as a receive timeout.
         match &self.to_child {
-            Some(tx) => tx.send(line).map_err(|_| LinkError::Closed),
+            Some(tx) => tx.send(line.to_vec()).map_err(|_| LinkError::Closed),
             None => Err(LinkError::Closed),
         }
     }
 
-    fn receive(&mut self, deadline: Instant) -> Result<String, LinkError> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match self.from_child.recv_timeout(left) {
-            Ok(Event::Line(line)) => line,
-            Ok(Event::End(why)) => Err(why),
-            Err(RecvTimeoutError::Disconnected) => Err(LinkError::Closed),
-            Err(RecvTimeoutError::Timeout) => Err(LinkError::Timeout),
+    fn receive(&mut self, deadline: Instant) -> Result<&str, LinkError> {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.from_child.recv_timeout(left) {
+                Ok(Event::Line(Ok(line))) if line.trim().is_empty() => {}
+                Ok(Event::Line(Ok(line))) => {
+                    self.line = line;
+                    return Ok(&self.line);
+                }
+                Ok(Event::Line(Err(why)) | Event::End(why)) => return Err(why),
+                Err(RecvTimeoutError::Disconnected) => return Err(LinkError::Closed),
+                Err(RecvTimeoutError::Timeout) => return Err(LinkError::Timeout),
+            }
         }
     }
 
@@ -150,7 +189,7 @@ mod unix {
     use std::os::fd::{AsRawFd, OwnedFd};
     use std::time::Instant;
 
-    use super::{line_of, Link, LinkError};
+    use super::{find_newline, is_blank, line_of, Link, LinkError};
     use crate::adapters::process::MAX_LINE_BYTES;
 
     /// Non-blocking pipes served from the calling thread.
@@ -159,6 +198,9 @@ mod unix {
         stdout: std::fs::File,
         /// Bytes read but not yet returned as lines.
         pending: Vec<u8>,
+        /// How many bytes at the start of `pending` the last line returned took (dropped at
+        /// the next receive: until then the caller borrows them).
+        returned: usize,
         /// How far `pending` is known to hold no newline.
         scanned: usize,
         /// Reused for every read (allocated once: zeroing it per read would cost more than
@@ -178,30 +220,33 @@ mod unix {
                 stdin: Some(std::fs::File::from(stdin)),
                 stdout: std::fs::File::from(stdout),
                 pending: Vec::with_capacity(64 * 1024),
+                returned: 0,
                 scanned: 0,
                 chunk: vec![0; 64 * 1024],
                 closed: false,
             })
         }
 
-        /// The next complete line in `pending`, if there is one.
-        fn take_line(&mut self) -> Option<Result<String, LinkError>> {
-            let newline = self.pending[self.scanned..]
-                .iter()
-                .position(|b| *b == b'\n')
-                .map(|at| self.scanned + at);
+        /// The length of the next complete line in `pending` with its newline, if there is
+        /// one.
+        fn next_line_len(&mut self) -> Option<usize> {
+            let newline = find_newline(&self.pending[self.scanned..]).map(|at| self.scanned + at);
             match newline {
                 Some(at) => {
-                    let line = line_of(&self.pending[..=at]);
-                    self.pending.drain(..=at);
                     self.scanned = 0;
-                    Some(line)
+                    Some(at + 1)
                 }
                 None => {
                     self.scanned = self.pending.len();
                     None
                 }
             }
+        }
+
+        /// Drop the first `len` bytes of `pending`.
+        fn consume(&mut self, len: usize) {
+            self.pending.drain(..len);
+            self.scanned = self.scanned.saturating_sub(len);
         }
     }
 
@@ -251,11 +296,11 @@ mod unix {
     }
 
     impl Link for PollLink {
-        fn send(&mut self, line: String, deadline: Instant) -> Result<(), LinkError> {
+        fn send(&mut self, line: &[u8], deadline: Instant) -> Result<(), LinkError> {
             let Some(stdin) = self.stdin.as_mut() else {
                 return Err(LinkError::Closed);
             };
-            let mut rest = line.as_bytes();
+            let mut rest = line;
             while !rest.is_empty() {
                 match stdin.write(rest) {
                     Ok(0) => return Err(LinkError::Closed),
@@ -273,19 +318,24 @@ mod unix {
             Ok(())
         }
 
-        fn receive(&mut self, deadline: Instant) -> Result<String, LinkError> {
-            loop {
-                if let Some(line) = self.take_line() {
-                    return line;
+        fn receive(&mut self, deadline: Instant) -> Result<&str, LinkError> {
+            let returned = std::mem::take(&mut self.returned);
+            self.consume(returned);
+            let len = loop {
+                if let Some(len) = self.next_line_len() {
+                    if is_blank(&self.pending[..len]) {
+                        self.consume(len);
+                        continue;
+                    }
+                    break len;
                 }
                 if self.closed {
-                    if self.pending.is_empty() {
+                    if is_blank(&self.pending) {
+                        self.pending.clear();
                         return Err(LinkError::Closed);
                     }
                     // A last line without a newline.
-                    let rest = std::mem::take(&mut self.pending);
-                    self.scanned = 0;
-                    return line_of(&rest);
+                    break self.pending.len();
                 }
                 if self.pending.len() > MAX_LINE_BYTES {
                     return Err(LinkError::TooLong);
@@ -301,11 +351,43 @@ mod unix {
                         if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
                     Err(e) => return Err(LinkError::Io(e.to_string())),
                 }
-            }
+            };
+            self.returned = len;
+            line_of(&self.pending[..len])
         }
 
         fn close(&mut self) {
             self.stdin = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newlines_are_found_at_every_position() {
+        for len in 0..40 {
+            let mut bytes: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            assert_eq!(find_newline(&bytes), None);
+            for at in 0..len {
+                bytes[at] = b'\n';
+                assert_eq!(find_newline(&bytes), Some(at), "{len} {at}");
+                // A second newline later, bytes around 0x0a and above 0x80 change nothing.
+                if at + 3 < len {
+                    bytes[at + 3] = b'\n';
+                    bytes[at + 1] = 0x0b;
+                    bytes[at + 2] = 0x8a;
+                }
+                assert_eq!(find_newline(&bytes), Some(at), "{len} {at}");
+                if at > 0 {
+                    bytes[at - 1] = 0x09;
+                    assert_eq!(find_newline(&bytes), Some(at), "{len} {at}");
+                }
+                bytes = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            }
+        }
+        assert_eq!(find_newline(&[0x8a; 9]), None);
     }
 }
