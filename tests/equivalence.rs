@@ -65,6 +65,30 @@ fn embedded_texts(call: &MethodCall) -> Vec<&str> {
         .collect()
 }
 
+impl Quirky {
+    /// Invalid Parameter, with an `Error` output as the reference profiles ask (EMB-005): one
+    /// `CIM_Error` whose Message names the embedded-instance parameters it refused.
+    fn refusal(&self, call: &MethodCall, why: &str) -> CallReply {
+        let names: Vec<&str> = call
+            .params
+            .iter()
+            .filter(|p| EMBEDDED_PARAMETERS.contains(&p.name.as_str()))
+            .map(|p| p.name.as_str())
+            .collect();
+        let error = poolcheck::codec::Instance::new("CIM_Error").with_scalar(
+            "Message",
+            CimType::String,
+            format!("{}: {why}", names.join(", ")),
+        );
+        let mut ret = MethodReturn::code(self.invalid);
+        ret.out_params.push(Param {
+            name: "Error".into(),
+            value: ParamValue::String(poolcheck::codec::encode(&error, Encoding::CimXml)),
+        });
+        CallReply::Return(ret)
+    }
+}
+
 impl PoolService for Quirky {
     fn describe(&self) -> ServiceDescription {
         self.inner.describe()
@@ -83,10 +107,10 @@ impl PoolService for Quirky {
                     .iter()
                     .any(|t| t.contains("<QUALIFIER") || t.contains("CLASSORIGIN=")) =>
             {
-                return Ok(CallReply::Return(MethodReturn::code(self.invalid)))
+                return Ok(self.refusal(call, "qualifiers and CLASSORIGIN are not supported"))
             }
             Quirk::RefusesMof if texts.iter().any(is_mof) => {
-                return Ok(CallReply::Return(MethodReturn::code(self.invalid)))
+                return Ok(self.refusal(call, "MOF instance text is not supported"))
             }
             Quirk::DropsMofElementName => {
                 let mut call = call.clone();

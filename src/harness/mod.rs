@@ -10,6 +10,7 @@
 //! it is talking to beyond the trait; it never reads the reference implementation's state.
 
 pub mod equivalence;
+mod error_output;
 pub mod fuzz;
 mod placement;
 pub mod render;
@@ -524,6 +525,7 @@ pub fn applicable(rule: RuleId, profile: &Profile) -> bool {
         "JOB-001" | "JOB-002" | "JOB-003" | "JOB-004" => jobs,
         "JOB-006" => msvm && jobs,
         "ID-005" => profile.instances.is_some(),
+        "EMB-005" => profile.error_output.is_some(),
         _ => true,
     }
 }
@@ -568,5 +570,5 @@ fn rule_results(
 /// catalogue cross-check.
 pub const HARNESS_RULES: &[&str] = &[
     "RC-001", "RC-002", "RC-003", "JOB-001", "JOB-002", "JOB-003", "JOB-004", "JOB-005", "JOB-006",
-    "ATOM-001", "ATOM-002", "EMB-004", "ID-005",
+    "ATOM-001", "ATOM-002", "EMB-004", "EMB-005", "ID-005",
 ];

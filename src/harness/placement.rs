@@ -37,7 +37,7 @@ pub(crate) fn misplaced(instances: &Instances, what: Named, path: &ObjectPath) -
         ));
     }
     match (&instances.namespace, namespace) {
-        (Some(wanted), Some(found)) if canonical(wanted) != canonical(found) => Some(format!(
+        (Some(wanted), Some(found)) if !same_namespace(wanted, found) => Some(format!(
             "the {noun} reference {path} is in namespace {found:?}, not {wanted:?}"
         )),
         _ => None,
@@ -55,19 +55,28 @@ fn split(text: &str) -> (Option<&str>, &str) {
     let (mut namespace, class) = (&head[..colon], &head[colon + 1..]);
     for lead in [r"\\", "//"] {
         if let Some(rest) = namespace.strip_prefix(lead) {
-            namespace = rest.find(['\\', '/']).map_or("", |slash| &rest[slash + 1..]);
+            namespace = rest
+                .find(['\\', '/'])
+                .map_or("", |slash| &rest[slash + 1..]);
         }
     }
     (Some(namespace), class)
 }
 
-/// A namespace as CIM compares it: case-insensitive, `\` and `/` alike, no outer separators.
-fn canonical(namespace: &str) -> String {
-    namespace
-        .trim_matches(['\\', '/'])
+/// Whether two namespaces are the same as CIM compares them: case-insensitive, `\` and `/`
+/// alike, outer separators ignored. Allocates nothing (it runs on every reply).
+fn same_namespace(a: &str, b: &str) -> bool {
+    let fold = |c: char| {
+        if c == '\\' {
+            '/'
+        } else {
+            c.to_ascii_lowercase()
+        }
+    };
+    a.trim_matches(['\\', '/'])
         .chars()
-        .map(|c| if c == '\\' { '/' } else { c.to_ascii_lowercase() })
-        .collect()
+        .map(fold)
+        .eq(b.trim_matches(['\\', '/']).chars().map(fold))
 }
 
 #[cfg(test)]
@@ -97,18 +106,30 @@ mod tests {
             assert_eq!(check(Named::Pool, text), None, "{text}");
         }
         assert_eq!(
-            check(Named::Job, r#"\\H\root\virtualization\v2:Msvm_ConcreteJob.InstanceID="1""#),
+            check(
+                Named::Job,
+                r#"\\H\root\virtualization\v2:Msvm_ConcreteJob.InstanceID="1""#
+            ),
             None
         );
     }
 
     #[test]
     fn another_namespace_or_class_is_named() {
-        let wrong_ns = check(Named::Pool, r#"\\H\root\cimv2:Msvm_ResourcePool.InstanceID="1""#);
+        let wrong_ns = check(
+            Named::Pool,
+            r#"\\H\root\cimv2:Msvm_ResourcePool.InstanceID="1""#,
+        );
         assert!(wrong_ns.is_some_and(|w| w.contains(r#""root\\cimv2""#)));
-        let wrong_class = check(Named::Pool, r#"\\H\root\virtualization\v2:Msvm_ConcreteJob.I="1""#);
+        let wrong_class = check(
+            Named::Pool,
+            r#"\\H\root\virtualization\v2:Msvm_ConcreteJob.I="1""#,
+        );
         assert!(wrong_class.is_some_and(|w| w.contains("\"Msvm_ConcreteJob\"")));
-        let pool_as_job = check(Named::Job, r#"root\virtualization\v2:Msvm_ResourcePool.I="1""#);
+        let pool_as_job = check(
+            Named::Job,
+            r#"root\virtualization\v2:Msvm_ResourcePool.I="1""#,
+        );
         assert!(pool_as_job.is_some());
         assert!(check(Named::Pool, r#"\\H\:_ResourcePool.I="1""#).is_some());
         assert!(check(Named::Pool, r#"\\H\xyzzy:Msvm_ResourcePool.I="1""#).is_some());

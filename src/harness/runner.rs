@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::error_output::{broken_parameter, unhelpful};
 use super::placement::{misplaced, Named};
 use super::render::render_reusing;
 use super::scope::{tolerance, RuleFilter, Tolerance};
@@ -12,7 +13,7 @@ use crate::model::observed::{ObservedHost, Update};
 use crate::model::{invariants, rule_id, Expectation, HostModel, Operation, Step, Violation};
 use crate::spec::codes::{tables, Meaning};
 use crate::spec::profile::{ErrorChannel, JobTypeUse, MethodMode, Profile};
-use crate::spec::RuleId;
+use crate::spec::{Reason, RuleId};
 use crate::sut::{CallReply, Dialect, JobView, Method, PoolService, ServiceError, Snapshot};
 
 /// How many times a job is polled before it counts as never finishing (JOB-002).
@@ -280,6 +281,31 @@ impl Lockstep<'_> {
         let expectation = model.expect(&step, self.profile);
         let reply_ok = reply.ok();
         self.judge_reply(&step, &expectation, &observed, &mut violations);
+        // EMB-005: an Invalid Parameter refusal says what was wrong, where the profile says.
+        let mut error_checked = false;
+        if let (
+            Some(kind),
+            Some(CallReply::Return(ret)),
+            Observed::Refused {
+                channel, reason, ..
+            },
+        ) = (self.profile.error_output, &reply_ok, &observed)
+        {
+            if *channel == Channel::ReturnValue && *reason == Some(Reason::InvalidParameter) {
+                error_checked = true;
+                let broken = expectation
+                    .refusals
+                    .first()
+                    .filter(|r| matches!(r.rule.0, "EMB-001" | "EMB-002" | "EMB-003"))
+                    .and_then(|_| broken_parameter(&step));
+                if let Some(why) = unhelpful(kind, ret, broken) {
+                    violations.push(Violation {
+                        rule: rule_id("EMB-005"),
+                        detail: why,
+                    });
+                }
+            }
+        }
         let (state_violations, state_diff) =
             self.check_state(model, &step, &expectation, &observed);
         let state_agrees = state_violations.is_empty();
@@ -295,6 +321,9 @@ impl Lockstep<'_> {
         stats.record_step(&expectation, &observed, &step, charged, model);
         if placed {
             stats.record_placement();
+        }
+        if error_checked {
+            stats.record_error_output();
         }
         if let (Some(Tolerance::Expected), Some(first)) = (tolerated, violations.first()) {
             stats.record_expected(first.rule);
@@ -357,8 +386,7 @@ impl Lockstep<'_> {
                     ),
                 );
             }
-            let job_type_set =
-                view.job_type != 0 || self.profile.job_type == JobTypeUse::Required;
+            let job_type_set = view.job_type != 0 || self.profile.job_type == JobTypeUse::Required;
             if step.method.dialect() == Dialect::Msvm && job_type_set {
                 let wanted = codes.job_type(step.method);
                 if wanted.is_some_and(|t| t != view.job_type) {

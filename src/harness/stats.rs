@@ -107,6 +107,11 @@ impl RuleStats {
         self.bump(rule_id("ID-005"), true);
     }
 
+    /// Record that an Invalid Parameter refusal's `Error` output was checked (EMB-005).
+    pub(crate) fn record_error_output(&mut self) {
+        self.bump(rule_id("EMB-005"), true);
+    }
+
     /// Record a step whose violations the profile expects, attributed to `rule`.
     pub fn record_expected(&mut self, rule: RuleId) {
         self.rules.entry(rule).or_default().expected += 1;

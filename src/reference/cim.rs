@@ -25,7 +25,7 @@ impl ReferenceService {
     pub(crate) fn parse_cim(&self, method: Method, args: &Args) -> Result<Op, Refusal> {
         match method {
             Method::CreateChildResourcePool => {
-                let allocations = read_allocations(args.strings("Settings"))?;
+                let allocations = read_allocations("Settings", args.strings("Settings"))?;
                 let Some(first) = allocations.first() else {
                     return Err(invalid(
                         "Settings must hold one allocation, or one per parent pool",
@@ -43,7 +43,7 @@ impl ReferenceService {
             Method::ChangeParentResourcePool => Ok(Op::ChangeParents(ChangeRequest {
                 target: target(args, "ChildPool")?,
                 parents: args.references("ParentPool").to_vec(),
-                allocations: read_allocations(args.strings("Settings"))?,
+                allocations: read_allocations("Settings", args.strings("Settings"))?,
             })),
             Method::DeleteResourcePool => Ok(Op::Delete {
                 target: target(args, "Pool")?,

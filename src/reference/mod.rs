@@ -224,11 +224,14 @@ impl ReferenceService {
         codes::code_for(self.config.dialect, method, reason, self.quirks())
     }
 
-    /// The refusal's ReturnValue; for an invalid parameter, with an `Error` output parameter
-    /// (an embedded `CIM_Error`) whose `Message` says what was wrong.
+    /// The refusal's ReturnValue; when that is the Invalid Parameter number (for an invalid
+    /// parameter, or a reason the dialect's table has no number for, such as CIM's Object Not
+    /// Found), with an `Error` output parameter (an embedded `CIM_Error`) whose `Message` says
+    /// what was wrong.
     fn refuse(&self, method: Method, refusal: &Refusal) -> CallReply {
-        let mut ret = MethodReturn::code(self.code(method, refusal.reason));
-        if refusal.reason == Reason::InvalidParameter {
+        let code = self.code(method, refusal.reason);
+        let mut ret = MethodReturn::code(code);
+        if code == self.code(method, Reason::InvalidParameter) {
             ret.out_params.push(Param {
                 name: "Error".into(),
                 value: ParamValue::String(params::error_instance(

@@ -25,13 +25,19 @@ impl ReferenceService {
                     resource_type: settings.resource_type,
                     resource_subtype: settings.resource_subtype,
                     parents: args.references("ParentPools").to_vec(),
-                    allocations: read_allocations(args.strings("AllocationSettings"))?,
+                    allocations: read_allocations(
+                        "AllocationSettings",
+                        args.strings("AllocationSettings"),
+                    )?,
                 }))
             }
             Method::ModifyPoolResources => Ok(Op::ChangeParents(ChangeRequest {
                 target: target(args, "ChildPool")?,
                 parents: args.references("ParentPools").to_vec(),
-                allocations: read_allocations(args.strings("AllocationSettings"))?,
+                allocations: read_allocations(
+                    "AllocationSettings",
+                    args.strings("AllocationSettings"),
+                )?,
             })),
             Method::ModifyPoolSettings => Ok(Op::ModifySettings {
                 target: target(args, "ChildPool")?,
@@ -130,10 +136,10 @@ pub(crate) fn target(args: &Args, name: &str) -> Result<ObjectPath, Refusal> {
 }
 
 /// Decodes every allocation (EMB-001..003); the first that fails names its position.
-pub(crate) fn read_allocations(texts: &[String]) -> Result<Vec<Allocation>, Refusal> {
+pub(crate) fn read_allocations(param: &str, texts: &[String]) -> Result<Vec<Allocation>, Refusal> {
     texts
         .iter()
         .enumerate()
-        .map(|(i, text)| params::allocation(&format!("allocation {i}"), text).map_err(invalid))
+        .map(|(i, text)| params::allocation(&format!("{param}[{i}]"), text).map_err(invalid))
         .collect()
 }

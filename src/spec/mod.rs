@@ -11,7 +11,7 @@ pub mod profile;
 pub mod rules;
 
 pub use codes::{CodeTables, Meaning, Reason};
-pub use profile::{ErrorChannel, JobTypeUse, MethodMode, Profile, Strictness};
+pub use profile::{ErrorChannel, ErrorOutput, JobTypeUse, MethodMode, Profile, Strictness};
 pub use rules::{Rule, RuleId};
 
 /// The edition of the specification, recorded in every report and trace.

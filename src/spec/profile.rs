@@ -52,6 +52,16 @@ pub enum JobTypeUse {
     Required,
 }
 
+/// What the `Error` output of an Invalid Parameter refusal holds (EMB-005).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorOutput {
+    /// One embedded `CIM_Error` (or subclass) instance with a non-empty `Message` (DSP0200).
+    CimError,
+    /// A non-empty message string (`[out] string Error`, root\virtualization v1).
+    Text,
+}
+
 /// Where the implementation's pools and jobs live (ID-005): the namespace and the class names
 /// its references must name. Anything left out is not checked.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +120,9 @@ pub struct Profile {
     /// Whether Msvm jobs must carry their JobType (JOB-006); `optional` when absent.
     #[serde(default, skip_serializing_if = "JobTypeUse::is_optional")]
     pub job_type: JobTypeUse,
+    /// What its Invalid Parameter refusals carry in `Error` (EMB-005); not checked when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_output: Option<ErrorOutput>,
     /// Where its pools and jobs live (ID-005); not checked when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instances: Option<Instances>,
