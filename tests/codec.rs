@@ -8,7 +8,7 @@ use poolcheck::codec::fuzz::check_fast_path;
 use poolcheck::codec::{
     decode, decode_borrowed, decode_borrowed_with_limits, decode_with_limits, encode,
     mof_normal_form, try_encode, AllocationSettingData, BorrowedInstance, BorrowedValue, CimType,
-    CodecError, Encoding, Instance, Limits, PoolSettingData, Property, PropertyValue,
+    CodecError, Encoding, Instance, Limits, PoolSettingData, Property, PropertyValue, StringList,
 };
 use pretty_assertions::assert_eq;
 use proptest::prelude::*;
@@ -304,7 +304,7 @@ fn wmidtd20_allocation_setting_data_decodes() {
     assert_eq!(view.limit, Some(u64::MAX));
     assert_eq!(view.weight, Some(100));
     assert_eq!(
-        view.host_resource,
+        view.host_resource.map(|h| h.to_vec()),
         Some(vec![r#"\\HV-HOST-01\root\virtualization\v2:Msvm_VirtualEthernetSwitch.CreationClassName="Msvm_VirtualEthernetSwitch",Name="C08CB7B8-9B3C-408E-8E30-5E16A3AEB444""#.to_string()])
     );
     assert!(view
@@ -320,7 +320,7 @@ fn cimdtd20_storage_allocation_with_crlf_and_comment_decodes() {
     let view = AllocationSettingData::from_instance(&i).unwrap();
     assert_eq!(view.class_name, "Msvm_StorageAllocationSettingData");
     assert_eq!(
-        view.host_resource,
+        view.host_resource.map(|h| h.to_vec()),
         Some(vec![
             r"C:\VHDs\Gold".to_string(),
             r"D:\VHDs\Silver".to_string()
@@ -356,7 +356,7 @@ fn hand_written_mof_with_qualifiers_alias_comments_and_literal_forms_decodes() {
     assert_eq!(view.weight, Some(100), "0144 is octal");
     assert_eq!(view.limit, Some(u64::MAX));
     assert_eq!(
-        view.host_resource,
+        view.host_resource.map(|h| h.to_vec()),
         Some(vec![
             r#"\\HV-HOST-01\root\virtualization\v2:Msvm_VirtualEthernetSwitch.Name="C08C""#
                 .to_string()
@@ -1178,7 +1178,7 @@ fn to_instance_omits_none_fields_and_keeps_others_last() {
         resource_type: Some(33),
         other_resource_type: None,
         resource_subtype: Some("Microsoft:Hyper-V:Ethernet Connection".into()),
-        host_resource: Some(vec![]),
+        host_resource: Some(StringList::new()),
         allocation_units: None,
         virtual_quantity: None,
         reservation: Some(0),
@@ -1639,7 +1639,7 @@ proptest! {
             resource_type,
             other_resource_type: None,
             resource_subtype: None,
-            host_resource,
+            host_resource: host_resource.map(StringList::from),
             allocation_units: None,
             virtual_quantity: None,
             reservation,
@@ -1649,9 +1649,9 @@ proptest! {
         };
         for encoding in [Encoding::CimXml, Encoding::Mof] {
             let back = AllocationSettingData::from_instance(&decode(&encode(&view.to_instance(), encoding)).unwrap()).unwrap();
-            if encoding == Encoding::Mof && view.host_resource.as_ref().is_some_and(Vec::is_empty) {
+            if encoding == Encoding::Mof && view.host_resource.as_ref().is_some_and(StringList::is_empty) {
                 // `{}` decodes as an empty string array: still Some(vec![]).
-                prop_assert_eq!(back.host_resource.clone(), Some(vec![]));
+                prop_assert_eq!(back.host_resource.clone(), Some(StringList::new()));
             }
             prop_assert_eq!(&back, &view);
         }
@@ -2300,6 +2300,125 @@ proptest! {
             PoolSettingData::decode(&text),
             decode(&text).and_then(PoolSettingData::from_owned)
         );
+    }
+}
+
+/// An instance of one of the views' classes (or another class) whose properties are mostly
+/// ones the views know — any case, any type, any shape, NULL elements included — so that
+/// the direct decoding of the views meets every way of reading or refusing a property.
+fn view_shaped_instance() -> impl Strategy<Value = Instance> {
+    let mut known: Vec<&'static str> = AllocationSettingData::KNOWN.to_vec();
+    known.extend(PoolSettingData::KNOWN);
+    // The list property more often than the others.
+    known.extend(["HostResource"; 6]);
+    let mut classes: Vec<&'static str> = AllocationSettingData::CLASSES.to_vec();
+    classes.extend(PoolSettingData::CLASSES);
+    classes.push("Msvm_SomethingElse");
+    let known_property = (
+        prop::sample::select(known),
+        any::<u32>(),
+        property(true),
+        0..8u8,
+    )
+        .prop_map(|(name, case_bits, (p, _), kind)| {
+            // Any case; usually the view's own type and shape.
+            let name: String = name
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if case_bits >> (i % 32) & 1 == 1 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            let cim_type = match (kind, name.to_ascii_lowercase().as_str()) {
+                (0..=6, "hostresource") => CimType::String,
+                (0..=6, "resourcetype") => CimType::Uint16,
+                (0..=6, "weight") => CimType::Uint32,
+                (0..=6, "virtualquantity" | "reservation" | "limit") => CimType::Uint64,
+                (0..=6, _) => CimType::String,
+                _ => p.cim_type,
+            };
+            let is_array = if kind <= 6 {
+                name.eq_ignore_ascii_case("HostResource")
+            } else {
+                p.is_array
+            };
+            (name, cim_type, is_array, p)
+        })
+        .prop_flat_map(|(name, cim_type, is_array, p)| {
+            let value = if is_array {
+                prop::collection::vec(prop::option::weighted(0.97, value_of(cim_type, true)), 0..4)
+                    .prop_map(|items| {
+                        PropertyValue::Array(items.into_iter().map(|g| g.map(|g| g.text)).collect())
+                    })
+                    .boxed()
+            } else {
+                value_of(cim_type, true)
+                    .prop_map(|g| PropertyValue::Scalar(g.text))
+                    .boxed()
+            };
+            (Just((name, cim_type, is_array, p)), value, 0..16u8)
+        })
+        .prop_map(|((name, cim_type, is_array, p), value, roll)| match roll {
+            // Now and then NULL, or a property of another type or shape.
+            0 => Property {
+                name,
+                cim_type,
+                is_array,
+                value: PropertyValue::Null,
+            },
+            1 if cim_type != CimType::Reference => Property { name, ..p },
+            _ => Property {
+                name,
+                cim_type,
+                is_array,
+                value,
+            },
+        });
+    (
+        prop::sample::select(classes),
+        prop::collection::vec(known_property, 0..8),
+        prop::collection::vec(property(true), 0..3),
+        prop::bool::weighted(0.1),
+    )
+        .prop_map(|(class, known, others, duplicates)| {
+            let mut seen = HashSet::new();
+            let properties = known
+                .into_iter()
+                .chain(others.into_iter().map(|(p, _)| p))
+                // Duplicate names (refused by decoding) now and then.
+                .filter(|p| seen.insert(p.name.to_lowercase()) || duplicates)
+                .collect();
+            Instance {
+                class_name: class.to_string(),
+                properties,
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// Decoding straight into a view (the common form: from the decoder's events into the
+    /// view, `HostResource` into its list) answers exactly what decoding then reading the
+    /// owned instance answers, errors included, in every encoding.
+    #[test]
+    fn direct_views_agree_on_view_shaped_instances(i in view_shaped_instance()) {
+        for encoding in Encoding::ALL {
+            let text = encode(&i, encoding);
+            prop_assert_eq!(
+                AllocationSettingData::decode(&text),
+                decode(&text).and_then(AllocationSettingData::from_owned)
+            );
+            prop_assert_eq!(
+                PoolSettingData::decode(&text),
+                decode(&text).and_then(PoolSettingData::from_owned)
+            );
+            check_fast_path(&text);
+        }
     }
 }
 

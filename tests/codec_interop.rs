@@ -28,7 +28,7 @@ use std::process::{Command, Stdio};
 
 use poolcheck::codec::{
     decode, encode, mof_normal_form, try_encode, AllocationSettingData, CimType, Encoding,
-    Instance, PoolSettingData, Property, PropertyValue,
+    Instance, PoolSettingData, Property, PropertyValue, StringList,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -294,7 +294,7 @@ fn pywbem_vectors_read_the_same_through_the_typed_views_in_every_encoding() {
         Option<String>,
         Option<u16>,
         Option<String>,
-        Option<Vec<String>>,
+        Option<StringList>,
         Option<u64>,
         Option<u64>,
         Option<u32>,

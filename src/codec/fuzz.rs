@@ -15,7 +15,9 @@
 //!   to itself through both CIM-XML shapes (when XML 1.0 can carry its text) and to its
 //!   [`mof_normal_form`] through MOF;
 //! * the typed views either refuse an instance or read it, and what they read writes back to
-//!   an instance they read the same way; reading a borrowed or an owned instance is the same.
+//!   an instance they read the same way; reading a borrowed or an owned instance is the same,
+//!   and so is decoding text straight into a view;
+//! * the common-case CIM-XML decoder, when it accepts, returns what the full decoder returns.
 //!
 //! It knows nothing of the harness, the reference implementation or the fuzzing engine.
 
@@ -57,6 +59,7 @@ pub fn decode_body(data: &[u8]) -> BodyOutcome {
 /// When an invariant is broken.
 pub fn check_text(text: &str) -> BodyOutcome {
     check_fast_path(text);
+    check_direct_views(text);
     match decode(text) {
         Err(error) => {
             let message = error.to_string();
@@ -163,6 +166,27 @@ fn check_views(instance: &Instance) {
     );
 }
 
+/// Checks the promise of the views' direct decoding: `AllocationSettingData::decode` and
+/// `PoolSettingData::decode` (straight from the decoder's events into the view, where the
+/// text takes the common form) answer exactly what [`decode`] then `from_owned` answers,
+/// errors included.
+///
+/// # Panics
+///
+/// When they differ.
+pub fn check_direct_views(text: &str) {
+    assert_eq!(
+        AllocationSettingData::decode(text),
+        decode(text).and_then(AllocationSettingData::from_owned),
+        "the allocation view decoded {text:.300?} differently from decode then from_owned"
+    );
+    assert_eq!(
+        PoolSettingData::decode(text),
+        decode(text).and_then(PoolSettingData::from_owned),
+        "the pool view decoded {text:.300?} differently from decode then from_owned"
+    );
+}
+
 /// Checks the one promise of the common-case CIM-XML decoder (`xml_fast`): whenever it
 /// accepts `text` (with the default limits), the full decoder returns exactly the same
 /// instance. Returns whether it accepted.
@@ -172,19 +196,10 @@ fn check_views(instance: &Instance) {
 /// When the two disagree.
 pub fn check_fast_path(text: &str) -> bool {
     let limits = Limits::default();
-    if text.len() > limits.max_bytes {
+    let Some(body) = super::common_xml_body(text, &limits) else {
         return false;
-    }
-    let (body, base) = match text.strip_prefix('\u{FEFF}') {
-        Some(rest) => (rest, '\u{FEFF}'.len_utf8()),
-        None => (text, 0),
     };
-    if !body
-        .trim_start_matches(|c: char| c.is_ascii_whitespace())
-        .starts_with('<')
-    {
-        return false;
-    }
+    let base = text.len() - body.len();
     let Some(fast) = super::xml_fast::decode(body, &limits) else {
         return false;
     };

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{invalid_value, CodecError, Position};
 use super::lexical;
+use super::string_list::StringList;
 
 /// The CIM types a property can declare (DSP0004), named as CIM-XML's `TYPE` attribute names
 /// them. Embedded objects are not supported.
@@ -721,11 +722,11 @@ impl PartialEq<Instance> for BorrowedInstance<'_> {
     }
 }
 
-/// [`Instance::string_array`] of a borrowed property, moving the elements out (a copy only of
-/// those that borrow).
-pub(crate) fn take_string_array(
+/// [`Instance::string_array`] of a borrowed property, as one [`StringList`]: the same answer
+/// (element for element) and the same errors.
+pub(crate) fn take_string_list(
     p: Option<BorrowedProperty<'_>>,
-) -> Result<Option<Vec<String>>, CodecError> {
+) -> Result<Option<StringList>, CodecError> {
     let Some(p) = p else {
         return Ok(None);
     };
@@ -740,10 +741,11 @@ pub(crate) fn take_string_array(
     match p.value {
         BorrowedValue::Null => Ok(None),
         BorrowedValue::Array(items) => {
-            let mut out = Vec::with_capacity(items.len());
+            let mut out = StringList::new();
+            out.ends.reserve_exact(items.len());
             for (i, item) in items.into_iter().enumerate() {
                 match item {
-                    Some(text) => out.push(text.into_owned()),
+                    Some(text) => out.push(&text),
                     None => {
                         return Err(invalid_value(
                             &p.name,

@@ -126,6 +126,17 @@ pub(crate) fn parse_integer(text: &str) -> Result<i128, &'static str> {
 
 /// Checks an integer's text against its declared type's range.
 pub(crate) fn check_integer(cim_type: CimType, text: &str) -> Result<i128, String> {
+    // Plain decimal digits (what every writer uses), at once when in range: what the general
+    // path below returns for them (eighteen digits cannot overflow).
+    let digits = text.as_bytes();
+    if (1..=18).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) {
+        let value = digits
+            .iter()
+            .fold(0i128, |v, &d| v * 10 + i128::from(d - b'0'));
+        if integer_range(cim_type).is_some_and(|(_, max)| value <= max) {
+            return Ok(value);
+        }
+    }
     let value = parse_integer(text).map_err(|reason| {
         if reason == "out of range" {
             format!("out of the range of {}", cim_type.name())

@@ -94,6 +94,7 @@ mod instance;
 mod lexical;
 mod mof;
 mod path;
+mod string_list;
 mod typed;
 mod xml;
 mod xml_fast;
@@ -103,6 +104,7 @@ pub use instance::{
     BorrowedInstance, BorrowedProperty, BorrowedValue, CimType, Instance, Property, PropertyValue,
 };
 pub use mof::mof_normal_form;
+pub use string_list::{Iter as StringListIter, StringList};
 pub use typed::{AllocationSettingData, PoolSettingData};
 pub use xml::event_reader;
 
@@ -222,6 +224,19 @@ fn decode_unbounded<'a>(
         },
         Some(_) => mof::decode(body, limits).map(BorrowedInstance::from),
     }
+}
+
+/// The text the common-case CIM-XML decoder (`xml_fast`) is tried on: `text` without a
+/// byte-order mark, when it is within [`Limits::max_bytes`] and its first character that is
+/// not whitespace is `<` — exactly when [`decode_borrowed_with_limits`] tries it.
+pub(crate) fn common_xml_body<'a>(text: &'a str, limits: &Limits) -> Option<&'a str> {
+    if text.len() > limits.max_bytes {
+        return None;
+    }
+    let body = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    body.trim_start_matches(|c: char| c.is_ascii_whitespace())
+        .starts_with('<')
+        .then_some(body)
 }
 
 /// Encodes `instance`. Never fails; see the module documentation for what that means for

@@ -23,6 +23,7 @@ use quick_xml::Reader;
 
 use super::instance::{BorrowedInstance, BorrowedProperty, BorrowedValue, CimType};
 use super::lexical;
+use super::string_list::StringList;
 use super::Limits;
 
 /// The deepest element this path reads (`INSTANCE` > `PROPERTY.ARRAY` > `VALUE.ARRAY` >
@@ -156,6 +157,96 @@ fn find_special(bytes: &[u8], from: usize) -> Option<usize> {
         .map(|i| at + i)
 }
 
+/// The first position at or after `from`, and before `end`, that does not hold a byte of
+/// an attribute name ([`ATTRIBUTE_NAME`]); `end` when there is none. Sixteen bytes at a time
+/// where sixteen bytes of `text` remain (they may lie past `end`: only what is before it
+/// counts).
+fn name_end(text: &[u8], from: usize, end: usize) -> usize {
+    let mut at = from;
+    #[cfg(target_arch = "x86_64")]
+    while at < end && at + 16 <= text.len() {
+        // SAFETY: at + 16 <= text.len().
+        let other = !unsafe { simd::name_bits(text.as_ptr().add(at)) } & 0xFFFF;
+        if other != 0 {
+            return (at + other.trailing_zeros() as usize).min(end);
+        }
+        at += 16;
+    }
+    while at < end
+        && text
+            .get(at)
+            .is_some_and(|&b| ATTRIBUTE_NAME[usize::from(b)])
+    {
+        at += 1;
+    }
+    at.min(end)
+}
+
+/// The first position at or after `from`, and before `end`, that holds `byte`; sixteen bytes
+/// at a time as [`name_end`] reads them.
+fn find_byte(text: &[u8], from: usize, end: usize, byte: u8) -> Option<usize> {
+    let mut at = from;
+    #[cfg(target_arch = "x86_64")]
+    while at < end && at + 16 <= text.len() {
+        // SAFETY: at + 16 <= text.len().
+        let found = unsafe { simd::equal_bits(text.as_ptr().add(at), byte) };
+        if found != 0 {
+            let i = at + found.trailing_zeros() as usize;
+            return (i < end).then_some(i);
+        }
+        at += 16;
+    }
+    (at..end).find(|&i| text.get(i) == Some(&byte))
+}
+
+/// Byte classes of sixteen bytes at once, with SSE2 (part of every x86-64 CPU).
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8,
+        _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+
+    /// All ones in the bytes of `v` within `lo..=hi` (unsigned).
+    #[inline(always)]
+    unsafe fn within(v: __m128i, lo: u8, hi: u8) -> __m128i {
+        let above = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(lo as i8)), v);
+        let below = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(hi as i8)), v);
+        _mm_and_si128(above, below)
+    }
+
+    /// Bit k set when byte k of the sixteen at `block` is a byte of an attribute name: an
+    /// ASCII letter or digit, `_`, `:`, `-` or `.` (what `ATTRIBUTE_NAME` holds).
+    ///
+    /// # Safety
+    /// `block` must be valid for reading sixteen bytes.
+    #[inline(always)]
+    pub(super) unsafe fn name_bits(block: *const u8) -> u32 {
+        let v = _mm_loadu_si128(block.cast::<__m128i>());
+        // `-` `.` `/` `0`..`9` `:` without `/`; letters of either case; `_`.
+        let punct_digits = _mm_andnot_si128(
+            _mm_cmpeq_epi8(v, _mm_set1_epi8(b'/' as i8)),
+            within(v, b'-', b':'),
+        );
+        let letters = within(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', b'z');
+        let underscore = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
+        _mm_movemask_epi8(_mm_or_si128(
+            punct_digits,
+            _mm_or_si128(letters, underscore),
+        )) as u32
+    }
+
+    /// Bit k set when byte k of the sixteen at `block` is `byte`.
+    ///
+    /// # Safety
+    /// `block` must be valid for reading sixteen bytes.
+    #[inline(always)]
+    pub(super) unsafe fn equal_bits(block: *const u8, byte: u8) -> u32 {
+        let v = _mm_loadu_si128(block.cast::<__m128i>());
+        _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(byte as i8))) as u32
+    }
+}
+
 /// The reference that follows an `&` (`rest` starts after it): its character and how many
 /// bytes of `rest` it takes. Only the forms `super::xml::unescape_references` resolves
 /// itself (and agrees with quick-xml on); `None` for anything else, and for a character
@@ -200,7 +291,25 @@ fn reference(rest: &[u8]) -> Option<(char, usize)> {
 /// nothing was replaced.
 fn unescape(raw: &str, attribute: bool) -> Option<Cow<'_, str>> {
     let bytes = raw.as_bytes();
-    let mut out: Option<String> = None;
+    let mut at = 0;
+    while let Some(i) = find_special(bytes, at) {
+        match bytes.get(i)? {
+            b'\t' | b'\n' if !attribute => at = i + 1,
+            b'&' => {
+                let mut text = String::with_capacity(raw.len());
+                text.push_str(raw.get(..i)?);
+                unescape_into(raw.get(i..)?, attribute, &mut text)?;
+                return Some(Cow::Owned(text));
+            }
+            _ => return None,
+        }
+    }
+    Some(Cow::Borrowed(raw))
+}
+
+/// [`unescape`], appending the text to `out` (which may hold more than it on `None`).
+fn unescape_into(raw: &str, attribute: bool, out: &mut String) -> Option<()> {
+    let bytes = raw.as_bytes();
     let mut done = 0;
     let mut at = 0;
     while let Some(i) = find_special(bytes, at) {
@@ -208,22 +317,16 @@ fn unescape(raw: &str, attribute: bool) -> Option<Cow<'_, str>> {
             b'\t' | b'\n' if !attribute => at = i + 1,
             b'&' => {
                 let (c, len) = reference(bytes.get(i + 1..)?)?;
-                let text = out.get_or_insert_with(|| String::with_capacity(raw.len()));
-                text.push_str(raw.get(done..i)?);
-                text.push(c);
+                out.push_str(raw.get(done..i)?);
+                out.push(c);
                 done = i + 1 + len;
                 at = done;
             }
             _ => return None,
         }
     }
-    match out {
-        None => Some(Cow::Borrowed(raw)),
-        Some(mut text) => {
-            text.push_str(raw.get(done..)?);
-            Some(Cow::Owned(text))
-        }
-    }
+    out.push_str(raw.get(done..)?);
+    Some(())
 }
 
 /// The character of a character reference, when XML 1.0 can carry it.
@@ -237,9 +340,79 @@ struct Fast<'a> {
     max_value_bytes: usize,
 }
 
+/// Where the common path puts what it reads: a whole [`BorrowedInstance`] ([`decode`]), or
+/// what a typed view takes (`super::typed`). Every method may give up with `None` (a
+/// duplicate name, a value the builder would have to refuse), and the caller then takes the
+/// full path.
+pub(crate) trait Build<'a> {
+    /// The class name (an ASCII CIM identifier).
+    fn class(&mut self, name: Cow<'a, str>) -> Option<()>;
+    /// Whether the `string[]` property `name` is read straight into one [`StringList`]
+    /// (then given to [`list`](Self::list), never to [`property`](Self::property)).
+    fn wants_list(&self, name: &str) -> bool;
+    /// One property, with an ASCII identifier for a name, in document order.
+    fn property(&mut self, property: BorrowedProperty<'a>) -> Option<()>;
+    /// The value of a property [`wants_list`](Self::wants_list) asked for: every element,
+    /// none NULL.
+    fn list(&mut self, name: &str, list: StringList) -> Option<()>;
+}
+
+/// The whole instance, as the full decoder returns it.
+struct WholeInstance<'a> {
+    class_name: Cow<'a, str>,
+    properties: Vec<BorrowedProperty<'a>>,
+}
+
+impl<'a> Build<'a> for WholeInstance<'a> {
+    fn class(&mut self, name: Cow<'a, str>) -> Option<()> {
+        self.class_name = name;
+        Some(())
+    }
+
+    fn wants_list(&self, _: &str) -> bool {
+        false
+    }
+
+    fn property(&mut self, property: BorrowedProperty<'a>) -> Option<()> {
+        let name = &property.name;
+        if self
+            .properties
+            .iter()
+            .any(|p| p.name.len() == name.len() && p.name.eq_ignore_ascii_case(name))
+        {
+            return None;
+        }
+        self.properties.push(property);
+        Some(())
+    }
+
+    fn list(&mut self, _: &str, _: StringList) -> Option<()> {
+        None
+    }
+}
+
 /// Decodes `text` (a byte-order mark already removed) when it takes the common form; `None`
 /// otherwise, without deciding anything.
 pub(crate) fn decode<'a>(text: &'a str, limits: &Limits) -> Option<BorrowedInstance<'a>> {
+    let mut whole = WholeInstance {
+        class_name: Cow::Borrowed(""),
+        properties: Vec::with_capacity(16),
+    };
+    decode_into(text, limits, &mut whole)?;
+    Some(BorrowedInstance {
+        class_name: whole.class_name,
+        properties: whole.properties,
+    })
+}
+
+/// [`decode`] into `build`: `Some` when `build` holds what it makes of the instance the full
+/// decoder would return, `None` when this path cannot tell (the text's form, or `build` gave
+/// up; what `build` holds is then of no use).
+pub(crate) fn decode_into<'a, B: Build<'a>>(
+    text: &'a str,
+    limits: &Limits,
+    build: &mut B,
+) -> Option<()> {
     if limits.max_depth < DEPTH {
         return None;
     }
@@ -249,7 +422,7 @@ pub(crate) fn decode<'a>(text: &'a str, limits: &Limits) -> Option<BorrowedInsta
         reader,
         max_value_bytes: limits.max_value_bytes,
     };
-    fast.document(limits)
+    fast.document(limits, build)
 }
 
 /// Whether `bytes` is XML whitespace only.
@@ -274,9 +447,14 @@ impl<'a> Fast<'a> {
     /// values. No tab or line end anywhere in the tag (the full decoder normalises those).
     fn attributes(&self, start: &BytesStart<'_>) -> Option<[Option<Cow<'a, str>>; 3]> {
         let raw = self.borrowed(start.attributes_raw())?;
-        let bytes = raw.as_bytes();
+        // Positions are offsets into the whole input, so that the block scans may read past
+        // the tag (never past the input).
+        let text = self.text.as_bytes();
+        let base = (raw.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+        let end = base.checked_add(raw.len())?;
+        let bytes = text.get(..end)?;
         // Controls (tab and line ends included) or 0xEF anywhere: the full decoder's case.
-        let escaped = match find_special(bytes, 0) {
+        let escaped = match find_special(bytes, base) {
             None => false,
             Some(i) if bytes.get(i) == Some(&b'&') => true,
             Some(_) => return None,
@@ -285,19 +463,16 @@ impl<'a> Fast<'a> {
         let mut keys: [(u32, usize); MAX_ATTRIBUTES] = [(0, 0); MAX_ATTRIBUTES];
         let mut count = 0;
         let mut out: [Option<Cow<'a, str>>; 3] = [None, None, None];
-        let mut at = 0;
+        let mut at = base;
         loop {
             while bytes.get(at) == Some(&b' ') {
                 at += 1;
             }
-            if at == bytes.len() {
+            if at == end {
                 return Some(out);
             }
             let key_start = at;
-            at += bytes
-                .get(at..)?
-                .iter()
-                .position(|&b| !ATTRIBUTE_NAME[usize::from(b)])?;
+            at = name_end(text, at, end);
             let key = bytes.get(key_start..at)?;
             let (&first, &last) = (key.first()?, key.last()?);
             if bytes.get(at) != Some(&b'=') || count == MAX_ATTRIBUTES {
@@ -305,7 +480,7 @@ impl<'a> Fast<'a> {
             }
             let quote = *bytes.get(at + 1).filter(|&&q| q == b'"' || q == b'\'')?;
             let value_start = at + 2;
-            let len = bytes.get(value_start..)?.iter().position(|&b| b == quote)?;
+            let value_end = find_byte(text, value_start, end, quote)?;
             let signature = (key.len() as u32) << 16 | u32::from(first) << 8 | u32::from(last);
             for &(other, other_start) in keys.get(..count)? {
                 if other == signature && bytes.get(other_start..other_start + key.len())? == key {
@@ -315,8 +490,8 @@ impl<'a> Fast<'a> {
             *keys.get_mut(count)? = (signature, key_start);
             count += 1;
             // Quotes are ASCII: the bounds are character boundaries.
-            let raw_value = raw.get(value_start..value_start + len)?;
-            at = value_start + len + 1;
+            let raw_value = self.text.get(value_start..value_end)?;
+            at = value_end + 1;
             let slot = match (key.len(), first) {
                 (4, b'N') if key == b"NAME" => 0,
                 (4, b'T') if key == b"TYPE" => 1,
@@ -349,7 +524,7 @@ impl<'a> Fast<'a> {
         }
     }
 
-    fn document(&mut self, limits: &Limits) -> Option<BorrowedInstance<'a>> {
+    fn document<B: Build<'a>>(&mut self, limits: &Limits, build: &mut B) -> Option<()> {
         let Event::Start(start) = self.next()? else {
             return None;
         };
@@ -357,8 +532,9 @@ impl<'a> Fast<'a> {
             return None;
         }
         let [_, _, class] = self.attributes(&start)?;
-        let class_name = class.filter(|c| is_identifier(c))?;
-        let mut properties: Vec<BorrowedProperty<'a>> = Vec::with_capacity(16);
+        build.class(class.filter(|c| is_identifier(c))?)?;
+        let max_properties = limits.max_properties.min(MAX_PROPERTIES);
+        let mut count = 0;
         loop {
             let start = match self.next()? {
                 Event::Start(start) => start,
@@ -373,19 +549,23 @@ impl<'a> Fast<'a> {
             let [name, type_name, _] = self.attributes(&start)?;
             let name = name.filter(|n| is_identifier(n))?;
             let cim_type = cim_type(&type_name?)?;
-            if cim_type == CimType::Reference
-                || properties.len() >= limits.max_properties.min(MAX_PROPERTIES)
-                || properties
-                    .iter()
-                    .any(|p| p.name.len() == name.len() && p.name.eq_ignore_ascii_case(&name))
-            {
+            if cim_type == CimType::Reference || count >= max_properties {
                 return None;
             }
+            count += 1;
             let value = match self.next()? {
                 Event::End(_) => BorrowedValue::Null,
                 Event::Start(v)
                     if v.name().as_ref() == value_element && v.attributes_raw().is_empty() =>
                 {
+                    if is_array && cim_type == CimType::String && build.wants_list(&name) {
+                        let list = self.list(limits)?;
+                        let Event::End(_) = self.next()? else {
+                            return None;
+                        };
+                        build.list(&name, list)?;
+                        continue;
+                    }
                     let value = if is_array {
                         BorrowedValue::Array(self.array(cim_type, limits)?)
                     } else {
@@ -398,27 +578,24 @@ impl<'a> Fast<'a> {
                 }
                 _ => return None,
             };
-            properties.push(BorrowedProperty {
+            build.property(BorrowedProperty {
                 name,
                 cim_type,
                 is_array,
                 value,
-            });
+            })?;
         }
         // Nothing but whitespace after the root element.
         match self.next()? {
-            Event::Eof => Some(BorrowedInstance {
-                class_name,
-                properties,
-            }),
+            Event::Eof => Some(()),
             _ => None,
         }
     }
 
-    /// The content of a `VALUE` (already opened) through its end tag, checked against the
-    /// property's type.
-    fn text_value(&mut self, cim_type: CimType) -> Option<Cow<'a, str>> {
-        let raw = match self.reader.read_event().ok()? {
+    /// The raw text of a `VALUE` (already opened) through its end tag: borrowed from the
+    /// input, references not yet replaced.
+    fn raw_text(&mut self) -> Option<&'a str> {
+        Some(match self.reader.read_event().ok()? {
             Event::End(_) => "",
             Event::Text(t) => {
                 let raw = match t.into_inner() {
@@ -431,7 +608,42 @@ impl<'a> Fast<'a> {
                 }
             }
             _ => return None,
-        };
+        })
+    }
+
+    /// The elements of a `string[]` `VALUE.ARRAY` (already opened) through its end tag, into
+    /// one list; `None` at a `VALUE.NULL` too (a list has no NULL elements).
+    fn list(&mut self, limits: &Limits) -> Option<StringList> {
+        let mut list = StringList::new();
+        loop {
+            let start = match self.next()? {
+                Event::End(_) => return Some(list),
+                Event::Start(start) => start,
+                _ => return None,
+            };
+            if list.ends.len() >= limits.max_array_len
+                || !start.attributes_raw().is_empty()
+                || start.name().as_ref() != b"VALUE"
+            {
+                return None;
+            }
+            let raw = self.raw_text()?;
+            // Unescaping never lengthens a text: one reservation per element at most.
+            list.buf.reserve(raw.len());
+            let from = list.buf.len();
+            unescape_into(raw, false, &mut list.buf)?;
+            // A string is kept as it is: only its size is checked.
+            if list.buf.len() - from > self.max_value_bytes {
+                return None;
+            }
+            list.ends.push(list.buf.len());
+        }
+    }
+
+    /// The content of a `VALUE` (already opened) through its end tag, checked against the
+    /// property's type.
+    fn text_value(&mut self, cim_type: CimType) -> Option<Cow<'a, str>> {
+        let raw = self.raw_text()?;
         let text = unescape(raw, false)?;
         if text.len() > self.max_value_bytes {
             return None;
@@ -510,7 +722,65 @@ fn typed(cim_type: CimType, text: Cow<'_, str>) -> Option<Cow<'_, str>> {
 
 #[cfg(test)]
 mod tests {
-    use super::find_special;
+    use super::{find_byte, find_special, name_end, ATTRIBUTE_NAME};
+
+    /// Every window of texts up to three blocks long, every end, one or two other bytes
+    /// anywhere (before, inside and after the window): the block scans find what a byte loop
+    /// finds, and never anything at or after `end`.
+    #[test]
+    fn name_end_and_find_byte_agree_with_a_byte_loop() {
+        // Every byte, in a whole block: the block's class is the table's.
+        for b in 0..=255u8 {
+            for at in [0, 7, 15] {
+                let mut text = [b'a'; 20];
+                text[at] = b;
+                let expected = if ATTRIBUTE_NAME[usize::from(b)] {
+                    20
+                } else {
+                    at
+                };
+                assert_eq!(name_end(&text, 0, 20), expected, "byte {b:#x} at {at}");
+                assert_eq!(
+                    find_byte(&text, 0, 20, b),
+                    Some(if b == b'a' { 0 } else { at })
+                );
+            }
+        }
+        let names = [b'a', b'Z', b'0', b'9', b'_', b':', b'-', b'.'];
+        let others = [
+            b'=', b' ', b'"', b'\'', b'/', b'>', 0x80, 0xFF, b'@', b'[', b'`', b'{',
+        ];
+        for len in 0..40 {
+            for (k, &other) in others.iter().enumerate() {
+                for at in 0..=len {
+                    let mut text: Vec<u8> =
+                        (0..len).map(|i| names[(i + k) % names.len()]).collect();
+                    if at < len {
+                        text[at] = other;
+                        text[(at * 7 + 3) % len] = others[(k + 1) % others.len()];
+                    }
+                    for from in 0..=len {
+                        for end in from..=len {
+                            let naive_end = (from..end)
+                                .find(|&i| !ATTRIBUTE_NAME[usize::from(text[i])])
+                                .unwrap_or(end);
+                            assert_eq!(
+                                name_end(&text, from, end),
+                                naive_end,
+                                "{text:?} {from} {end}"
+                            );
+                            let naive_byte = (from..end).find(|&i| text[i] == other);
+                            assert_eq!(
+                                find_byte(&text, from, end, other),
+                                naive_byte,
+                                "{text:?} {from} {end}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     fn naive(bytes: &[u8], from: usize) -> Option<usize> {
         (from..bytes.len()).find(|&i| matches!(bytes[i], b'&' | 0xEF) || bytes[i] < 0x20)

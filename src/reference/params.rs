@@ -176,7 +176,7 @@ pub(crate) fn allocation(what: &str, text: &str) -> Result<Allocation, String> {
         resource_subtype: typed.resource_subtype,
         reservation: typed.reservation,
         limit: typed.limit,
-        host_resource: typed.host_resource,
+        host_resource: typed.host_resource.map(|list| list.to_vec()),
     })
 }
 
