@@ -168,8 +168,29 @@ impl ObservedHost {
     }
 
     fn upsert(&mut self, view: PoolView, update: &mut Update) {
-        if self.pools.get(&view.path) == Some(&view) {
-            return;
+        if let Some(old) = self.pools.get_mut(&view.path) {
+            if *old == view {
+                return;
+            }
+            if same_index_entries(old, &view) {
+                // Nothing an index holds changed (parents and what is held from them, type,
+                // subtype, PoolID, primordial): the view is replaced where it is, found once,
+                // and what the update says is what a removal and re-insertion would say.
+                update.primordial_touched |= old.primordial;
+                add_all(
+                    &mut update.affected,
+                    old.allocations.iter().map(|a| &a.parent),
+                );
+                if old.host_resources != view.host_resources {
+                    if let Some(children) = self.children.get(&old.path) {
+                        add_all(&mut update.affected, children.iter());
+                    }
+                }
+                add(&mut update.touched, &old.path);
+                add(&mut update.affected, &old.path);
+                *old = view;
+                return;
+            }
         }
         // The map's own key is kept when the pool was there already.
         let (path, old) = match self.pools.remove_entry(&view.path) {
@@ -304,6 +325,17 @@ impl ObservedHost {
             }
         }
     }
+}
+
+/// Whether two views of one pool put the same entries in every index (`children`,
+/// `held_quantity`, `ids`, `primordial`), so that replacing one by the other leaves them as
+/// they are.
+fn same_index_entries(old: &PoolView, new: &PoolView) -> bool {
+    old.resource_type == new.resource_type
+        && old.primordial == new.primordial
+        && old.resource_subtype == new.resource_subtype
+        && old.pool_id == new.pool_id
+        && old.allocations == new.allocations
 }
 
 /// Insert a path into a set, cloning it only when it is not there yet.
