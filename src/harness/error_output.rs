@@ -11,7 +11,7 @@
 //! What it refuses to know: the wording. Messages are for people; the check asks only that one
 //! is there, decodes, and names the parameter — never what else it says.
 
-use crate::codec;
+use crate::codec::{self, Instance};
 use crate::model::step::StepKind;
 use crate::model::Step;
 use crate::spec::profile::ErrorOutput;
@@ -41,10 +41,14 @@ pub(crate) fn unhelpful(
             ))
         }
     };
-    let message = match kind {
-        ErrorOutput::Text => text.trim().to_string(),
+    let decoded;
+    let message: &str = match kind {
+        ErrorOutput::Text => text.trim(),
         ErrorOutput::CimError => match cim_error_message(text) {
-            Ok(message) => message,
+            Ok(message) => {
+                decoded = message;
+                decoded.trim()
+            }
             Err(why) => return Some(why),
         },
     };
@@ -52,17 +56,18 @@ pub(crate) fn unhelpful(
         return Some("the Error output's message is empty".into());
     }
     match broken {
-        Some(param) if !contains_ignoring_case(&message, param) => Some(format!(
+        Some(param) if !contains_ignoring_case(message, param) => Some(format!(
             "the Error output does not name {param}, whose embedded instance was broken: {:?}",
-            shorten(&message)
+            shorten(message)
         )),
         _ => None,
     }
 }
 
-/// The `Message` of an embedded `CIM_Error`, or why the text is not one.
+/// The `Message` of an embedded `CIM_Error` (untrimmed), or why the text is not one. Decoded
+/// borrowed: the same checks and errors as [`codec::decode`], without copying the instance.
 fn cim_error_message(text: &str) -> Result<String, String> {
-    let instance = codec::decode(text)
+    let instance = codec::decode_borrowed(text)
         .map_err(|e| format!("the Error output is not an embedded instance: {e}"))?;
     let class = &instance.class_name;
     let is_error = instance.is_class("CIM_Error")
@@ -75,8 +80,8 @@ fn cim_error_message(text: &str) -> Result<String, String> {
             "the Error output is an instance of {class}, not of CIM_Error or a subclass"
         ));
     }
-    match instance.string("Message") {
-        Ok(message) => Ok(message.unwrap_or_default().trim().to_string()),
+    match Instance::string_of(instance.property("Message")) {
+        Ok(message) => Ok(message.unwrap_or_default()),
         Err(e) => Err(format!("the Error output's Message is not a string: {e}")),
     }
 }
@@ -92,10 +97,13 @@ fn shorten(message: &str) -> String {
     }
 }
 
+/// Whether `needle` occurs in `haystack`, ASCII letters compared without case (no copy).
 fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
-    haystack
-        .to_ascii_lowercase()
-        .contains(&needle.to_ascii_lowercase())
+    let (haystack, needle) = (haystack.as_bytes(), needle.as_bytes());
+    needle.is_empty()
+        || haystack
+            .windows(needle.len())
+            .any(|window| window.eq_ignore_ascii_case(needle))
 }
 
 /// The parameter whose embedded instance the step broke, by the order in which the renderer
