@@ -1,7 +1,7 @@
 //! The driver behind BENCHMARKS.md's instruction counts for the harness overhead (section
 //! "Throughput, harness overhead, ..."): the throughput bench's 64 recorded sequences, run `N`
 //! times either raw (the recorded calls and job polls, no harness) or in lockstep
-//! (`run_sequence`), and nothing else, so that `valgrind --tool=callgrind` can count the
+//! (`run_sequence`, or `run_sequence_verdict`), and nothing else, so that `valgrind --tool=callgrind` can count the
 //! instructions of one pass as the difference between two runs (N = 6 and N = 1, divided by
 //! 5: start-up, recording the sequences and the allocator's warm-up cancel).
 //!
@@ -11,20 +11,21 @@
 //!     target/release/examples/throughput_instructions lockstep 6
 //! ```
 //!
-//! Usage: `throughput_instructions raw|lockstep N`.
+//! Usage: `throughput_instructions raw|lockstep|verdict N` (`verdict`: `run_sequence_verdict`,
+//! what `harness::check` runs per case: the same steps, no step records kept).
 
 #[path = "../benches/common/mod.rs"]
 mod common;
 
 use std::hint::black_box;
 
-use poolcheck::harness::{run_sequence, RuleStats};
+use poolcheck::harness::{run_sequence, run_sequence_verdict, RuleFilter, RuleStats};
 use poolcheck::spec::Profile;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [kind, n] = args.as_slice() else {
-        eprintln!("usage: throughput_instructions raw|lockstep N");
+        eprintln!("usage: throughput_instructions raw|lockstep|verdict N");
         std::process::exit(2);
     };
     let n: usize = n.parse().expect("N is a number");
@@ -52,8 +53,22 @@ fn main() {
                     black_box(outcome.failure);
                 }
             }
+            "verdict" => {
+                for ops in &sequences {
+                    let outcome = run_sequence_verdict(
+                        &mut *service,
+                        &profile,
+                        ops,
+                        &mut RuleStats::default(),
+                        &RuleFilter::all(),
+                    )
+                    .expect("runs");
+                    sink += outcome.steps.len();
+                    black_box(outcome.failure);
+                }
+            }
             _ => {
-                eprintln!("kind is raw or lockstep");
+                eprintln!("kind is raw, lockstep or verdict");
                 std::process::exit(2);
             }
         }

@@ -29,7 +29,9 @@ use proptest::test_runner::{
 };
 use serde::{Deserialize, Serialize};
 
-pub use runner::{run_sequence, run_sequence_scoped, HarnessError, SequenceOutcome};
+pub use runner::{
+    run_sequence, run_sequence_scoped, run_sequence_verdict, HarnessError, SequenceOutcome,
+};
 pub use scope::{RuleFilter, Tolerance};
 pub use stats::{RuleCounts, RuleStats};
 pub use trace::{Trace, TraceVerdict};
@@ -231,7 +233,8 @@ pub fn check_with_progress(
             ..RuleStats::default()
         };
         let mut guard = service.borrow_mut();
-        let outcome = match run_sequence_scoped(&mut **guard, profile, &ops, &mut local, &filter) {
+        // Only the verdict: a failing sequence's records are rebuilt where they are reported.
+        let outcome = match run_sequence_verdict(&mut **guard, profile, &ops, &mut local, &filter) {
             Ok(outcome) => outcome,
             Err(e) => {
                 *harness_error.borrow_mut() = Some(e);
@@ -388,7 +391,7 @@ fn minimize_in(
     let failing_step =
         |service: &mut dyn PoolService, ops: &[Operation]| -> Result<Option<usize>, HarnessError> {
             let mut stats = RuleStats::default();
-            let outcome = run_sequence_scoped(service, profile, ops, &mut stats, filter)?;
+            let outcome = run_sequence_verdict(service, profile, ops, &mut stats, filter)?;
             Ok(outcome
                 .failure
                 .filter(|(_, r)| *r == rule)

@@ -70,9 +70,42 @@ pub fn run_sequence_scoped(
     stats: &mut RuleStats,
     filter: &RuleFilter,
 ) -> Result<SequenceOutcome, HarnessError> {
+    run_checked(service, profile, ops, stats, filter, Records::Keep)
+}
+
+/// [`run_sequence_scoped`] for a caller that needs only the verdict: the same steps, checks,
+/// statistics and verdict, but each step's record is dropped as soon as the step is judged
+/// ([`SequenceOutcome::steps`] is empty). The run is deterministic, so a sequence whose records
+/// are wanted (a failure to report, trace or compare) is run again with
+/// [`run_sequence_scoped`].
+pub fn run_sequence_verdict(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    ops: &[Operation],
+    stats: &mut RuleStats,
+    filter: &RuleFilter,
+) -> Result<SequenceOutcome, HarnessError> {
+    run_checked(service, profile, ops, stats, filter, Records::Drop)
+}
+
+/// Whether a run keeps its step records.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Records {
+    Keep,
+    Drop,
+}
+
+fn run_checked(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    ops: &[Operation],
+    stats: &mut RuleStats,
+    filter: &RuleFilter,
+    records: Records,
+) -> Result<SequenceOutcome, HarnessError> {
     if stats.changes_breach.is_none() {
         let before = stats.clone();
-        match run_once(service, profile, ops, stats, filter, true)? {
+        match run_once(service, profile, ops, stats, filter, true, records)? {
             Attempt::Done(outcome) => return Ok(*outcome),
             Attempt::ChangesBreach(why) => {
                 *stats = before;
@@ -80,7 +113,7 @@ pub fn run_sequence_scoped(
             }
         }
     }
-    match run_once(service, profile, ops, stats, filter, false)? {
+    match run_once(service, profile, ops, stats, filter, false, records)? {
         Attempt::Done(outcome) => Ok(*outcome),
         Attempt::ChangesBreach(why) => unreachable!("a full-snapshot run cannot breach: {why}"),
     }
@@ -99,6 +132,7 @@ fn run_once(
     stats: &mut RuleStats,
     filter: &RuleFilter,
     try_incremental: bool,
+    records: Records,
 ) -> Result<Attempt, HarnessError> {
     let fixture = profile.fixture();
     service.reset(&fixture).map_err(HarnessError::Reset)?;
@@ -120,7 +154,11 @@ fn run_once(
         breach: None,
     };
     let mut model = model;
-    let mut steps = Vec::with_capacity(ops.len());
+    let mut steps = Vec::with_capacity(if records == Records::Keep {
+        ops.len()
+    } else {
+        0
+    });
     let mut failure = None;
     for (index, op) in ops.iter().enumerate() {
         let (record, state_agrees) = lockstep.step(&mut model, index, op, stats);
@@ -129,7 +167,9 @@ fn run_once(
         }
         let first = record.violations.first().map(|v| v.rule);
         let tolerated = record.tolerated.is_some();
-        steps.push(record);
+        if records == Records::Keep {
+            steps.push(record);
+        }
         match first {
             Some(rule) if !tolerated => {
                 failure = Some((index, rule));

@@ -23,7 +23,7 @@
 
 use crate::harness::shorter::alphabet;
 pub use crate::harness::shorter::canonical_operations;
-use crate::harness::{run_sequence, HarnessError, RuleStats};
+use crate::harness::{run_sequence_verdict, HarnessError, RuleFilter, RuleStats};
 use crate::model::Operation;
 use crate::spec::{Profile, RuleId};
 use crate::sut::PoolService;
@@ -124,7 +124,7 @@ fn failing_rule(
     ops: &[Operation],
 ) -> Result<Option<RuleId>, HarnessError> {
     let mut stats = RuleStats::default();
-    let outcome = run_sequence(service, profile, ops, &mut stats)?;
+    let outcome = run_sequence_verdict(service, profile, ops, &mut stats, &RuleFilter::all())?;
     Ok(outcome.failure.map(|(_, rule)| rule))
 }
 
