@@ -18,18 +18,23 @@ pub(crate) enum Named {
     Pool,
     /// A `Job` output.
     Job,
+    /// An element of a job's AffectedElements: any class, so only its namespace is checked.
+    Affected,
 }
 
 /// Why `path` is not where the profile says a `what` lives, or `None` when it is.
 pub(crate) fn misplaced(instances: &Instances, what: Named, path: &ObjectPath) -> Option<String> {
     let (namespace, class) = split(path.as_str());
+    let none = Vec::new();
     let classes = match what {
         Named::Pool => &instances.pool_classes,
         Named::Job => &instances.job_classes,
+        Named::Affected => &none,
     };
     let noun = match what {
         Named::Pool => "pool",
         Named::Job => "job",
+        Named::Affected => "affected element",
     };
     if !classes.is_empty() && !classes.iter().any(|c| c.eq_ignore_ascii_case(class)) {
         return Some(format!(
@@ -133,6 +138,15 @@ mod tests {
         assert!(pool_as_job.is_some());
         assert!(check(Named::Pool, r#"\\H\:_ResourcePool.I="1""#).is_some());
         assert!(check(Named::Pool, r#"\\H\xyzzy:Msvm_ResourcePool.I="1""#).is_some());
+        // An affected element may be of any class, but not of another namespace.
+        assert_eq!(
+            check(
+                Named::Affected,
+                r#"\\H\root\virtualization\v2:Msvm_Other.I="1""#
+            ),
+            None
+        );
+        assert!(check(Named::Affected, r#"\\H\root\cimv2:Msvm_ResourcePool.I="1""#).is_some());
     }
 
     #[test]

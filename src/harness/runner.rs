@@ -308,6 +308,16 @@ impl Lockstep<'_> {
                 },
             },
         };
+        // ID-005 for what a job says it touched: the new pool of a job that leaves `Pool`
+        // NULL is named only there (namespace only: an element may be of any class).
+        if let (Some(instances), Some(last)) = (&self.profile.instances, polls.last()) {
+            for element in &last.affected_elements {
+                placed = true;
+                if let Some(why) = misplaced(instances, Named::Affected, element) {
+                    charge("ID-005", why);
+                }
+            }
+        }
         if let Observed::Unsupported(_) = observed {
             let record = StepRecord {
                 step: Some(step),

@@ -211,6 +211,18 @@ pub const ZOO: &[Mutant] = &[
         dialects: BOTH,
         description: "counts grandchildren's holdings in a parent's Reserved",
     },
+    Mutant {
+        defect: Defect::VagueErrors,
+        rules: &["EMB-005"],
+        dialects: BOTH,
+        description: "Invalid Parameter refusals say only \"Invalid parameter\"",
+    },
+    Mutant {
+        defect: Defect::PoolsOutsideNamespace,
+        rules: &["ID-005"],
+        dialects: BOTH,
+        description: "new pools' references name the other dialect's namespace",
+    },
 ];
 
 /// The zoo entry with this name.

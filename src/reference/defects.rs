@@ -65,6 +65,13 @@ pub enum Defect {
     AllowCycles,
     /// A parent's Reserved also counts what its grandchildren hold (double counting).
     ReservedCountsGrandchildren,
+    /// Invalid Parameter refusals carry a `CIM_Error` whose Message only says "Invalid
+    /// parameter", naming nothing (EMB-005).
+    VagueErrors,
+    /// The `Pool` reference of a new pool is built with the other dialect's namespace, as a
+    /// provider that writes its output paths by hand might (ID-005); the pool itself lives
+    /// where the snapshot shows it, under that same path.
+    PoolsOutsideNamespace,
 }
 
 impl Defect {
@@ -95,6 +102,8 @@ impl Defect {
         Defect::JobNeverFinishes,
         Defect::AllowCycles,
         Defect::ReservedCountsGrandchildren,
+        Defect::VagueErrors,
+        Defect::PoolsOutsideNamespace,
     ];
 
     /// The defect's kebab-case name, as used in reports and on the command line.
@@ -125,6 +134,8 @@ impl Defect {
             Defect::JobNeverFinishes => "job-never-finishes",
             Defect::AllowCycles => "allow-cycles",
             Defect::ReservedCountsGrandchildren => "reserved-counts-grandchildren",
+            Defect::VagueErrors => "vague-errors",
+            Defect::PoolsOutsideNamespace => "pools-outside-namespace",
         }
     }
 

@@ -236,7 +236,11 @@ impl ReferenceService {
                 name: "Error".into(),
                 value: ParamValue::String(params::error_instance(
                     codes::CIM_ERR_INVALID_PARAMETER,
-                    &refusal.message,
+                    if self.has(Defect::VagueErrors) {
+                        "Invalid parameter"
+                    } else {
+                        &refusal.message
+                    },
                 )),
             });
         }

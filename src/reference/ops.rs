@@ -208,7 +208,14 @@ impl ReferenceService {
 
     /// Inserts a new pool, choosing its path (and, for CIM, its PoolID).
     pub(crate) fn insert_pool(&mut self, new: NewPool) -> ObjectPath {
-        let path = self.store.new_pool_path();
+        let mut path = self.store.new_pool_path();
+        if self.has(Defect::PoolsOutsideNamespace) {
+            let (ours, theirs) = match self.config.dialect {
+                Dialect::Msvm => (r"\root\virtualization\v2:", r"\root\cimv2:"),
+                Dialect::Cim => (r"\root\cimv2:", r"\root\virtualization\v2:"),
+            };
+            path = ObjectPath(path.as_str().replacen(ours, theirs, 1));
+        }
         let pool_id = match new.pool_id {
             Some(id) => id,
             None if self.has(Defect::DuplicatePoolIds) => new
