@@ -126,6 +126,49 @@ fn random_bytes_run_against_the_reference_conform_in_both_dialects() {
     }
 }
 
+/// Every input starts from a reset, and the reference reuses the store it built for a fixture
+/// when it is reset to an equal one: a reset to another fixture must still give exactly that
+/// fixture's host, and a reset after a sequence must undo the sequence, whatever the fixture
+/// before. Each snapshot after a reset is compared with a service that never ran anything.
+#[test]
+fn a_reset_gives_the_fixtures_own_host_whatever_came_before() {
+    use poolcheck::harness::{run_sequence, RuleStats};
+    use poolcheck::reference::{ReferenceConfig, ReferenceService};
+    use poolcheck::spec::profile::Profile;
+    use poolcheck::sut::PoolService;
+
+    let profiles = [
+        "reference-msvm",
+        "hyperv",
+        "reference-msvm",
+        "hyperv",
+        "hyperv",
+    ]
+    .map(|name| Profile::load(name).expect("profile loads"));
+    let mut service = ReferenceService::new(ReferenceConfig::msvm_default());
+    let corpus = seeds("ops");
+    let mut stats = RuleStats::default();
+    for (round, profile) in profiles.iter().enumerate() {
+        let fixture = profile.fixture();
+        let mut untouched = ReferenceService::new(ReferenceConfig::msvm_default());
+        untouched.reset(&fixture).expect("resets");
+        let expected = untouched.snapshot().expect("snapshot");
+        assert_eq!(expected.pools.len(), fixture.resource_types.len());
+        for (_, bytes) in corpus.iter().skip(round * 7).take(7) {
+            service.reset(&fixture).expect("resets");
+            assert_eq!(
+                service.snapshot().expect("snapshot"),
+                expected,
+                "round {round}: a reset to {} after another sequence or fixture",
+                profile.name
+            );
+            // Changes the host (the outcome does not matter here, only that the next reset
+            // undoes whatever it did).
+            let _ = run_sequence(&mut service, profile, &operations(bytes), &mut stats);
+        }
+    }
+}
+
 /// The differential body has teeth: random bytes alone catch broken implementations, each
 /// by one of the rules the zoo tags it with, and the same bytes give the same finding.
 #[test]

@@ -130,7 +130,10 @@ impl ObservedHost {
             duplicates: duplicate_paths(&snapshot.pools),
             ..Update::default()
         };
-        let gone: Vec<ObjectPath> = {
+        // Nothing can be gone from an empty host (the first snapshot of every sequence).
+        let gone: Vec<ObjectPath> = if self.pools.is_empty() {
+            Vec::new()
+        } else {
             let reported: FxHashSet<&ObjectPath> =
                 snapshot.pools.iter().map(|view| &view.path).collect();
             self.pools

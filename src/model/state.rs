@@ -102,19 +102,17 @@ impl HostModel {
             released: BTreeSet::new(),
         };
         for (type_idx, t) in profile.resource_types.iter().enumerate() {
-            let found: Vec<&PoolView> = first
-                .pools
-                .iter()
-                .filter(|p| {
-                    p.primordial
-                        && p.resource_type == t.resource_type
-                        && p.resource_subtype == t.resource_subtype
-                })
-                .collect();
-            let [view] = found.as_slice() else {
+            let of_type = |p: &&PoolView| {
+                p.primordial
+                    && p.resource_type == t.resource_type
+                    && p.resource_subtype == t.resource_subtype
+            };
+            // Exactly one, found without collecting (the count is taken only to say why not).
+            let mut found = first.pools.iter().filter(of_type);
+            let (Some(view), None) = (found.next(), found.next()) else {
                 return Err(StartError(format!(
                     "after reset the implementation reports {} primordial pools of type {} {:?}; the fixture has exactly one",
-                    found.len(),
+                    first.pools.iter().filter(of_type).count(),
                     t.resource_type,
                     t.resource_subtype
                 )));

@@ -170,6 +170,10 @@ pub struct ReferenceService {
     jobs: HashMap<ObjectPath, jobs::Job>,
     /// Successful calls of job methods so far (the `MixedSyncAndJob` defect counts them).
     job_method_successes: u64,
+    /// The fixture last built and the store `Store::new` made from it: `reset` to an equal
+    /// fixture (every reset of a harness run or fuzzing campaign) clones this store instead
+    /// of building the pools, paths and indexes again. Starts as the dialect's default.
+    fresh: (HostFixture, Store),
 }
 
 impl ReferenceService {
@@ -188,9 +192,10 @@ impl ReferenceService {
         );
         ReferenceService {
             config,
-            store,
+            store: store.clone(),
             jobs: HashMap::new(),
             job_method_successes: 0,
+            fresh: (fixture, store),
         }
     }
 
@@ -314,11 +319,16 @@ impl PoolService for ReferenceService {
     }
 
     fn reset(&mut self, fixture: &HostFixture) -> Result<(), ServiceError> {
-        self.store = Store::new(
-            self.config.dialect,
-            fixture,
-            self.has(Defect::ReservedCountsGrandchildren),
-        );
+        // The fixture is compared whole each time: a store is reused only for an equal one.
+        if self.fresh.0 != *fixture {
+            let store = Store::new(
+                self.config.dialect,
+                fixture,
+                self.has(Defect::ReservedCountsGrandchildren),
+            );
+            self.fresh = (fixture.clone(), store);
+        }
+        self.store.clone_from(&self.fresh.1);
         self.jobs.clear();
         self.job_method_successes = 0;
         Ok(())
