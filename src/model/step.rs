@@ -461,11 +461,12 @@ impl HostModel {
                 let base = &available[n as usize % available.len()];
                 let team = n % 4;
                 // Under `base` (a drive root such as `C:\` ends in the separator already), or,
-                // one time in four, a sibling that only shares its prefix (`D:\Pools-1` is not
-                // under `D:\Pools`).
+                // one time in four (`n % 8` is 6 or 7, for the strategy's 0..8 and for any
+                // fuzzed byte alike), a sibling that only shares its prefix (`D:\Pools-3` is
+                // not under `D:\Pools`).
                 if base.ends_with('\\') {
                     vec![format!("{base}team{team}")]
-                } else if n & 0x30 == 0x30 {
+                } else if n % 8 >= 6 {
                     vec![format!("{base}-{team}")]
                 } else {
                     vec![format!(r"{base}\team{team}")]
