@@ -28,7 +28,13 @@ fn judge_the_reference_conforms_with_default_settings(#[case] dialect: Dialect) 
         Dialect::Cim => ReferenceConfig::cim_default(),
     };
     let mut service = ReferenceService::new(config);
-    let report = check(&mut service, &profile, &Config::default()).expect("harness runs");
+    assert_conforms_fully(&mut service, &profile);
+}
+
+/// `service` conforms to `profile` under the default settings, with every applicable rule
+/// exercised and change reports that add up to its snapshots.
+fn assert_conforms_fully(service: &mut dyn poolcheck::sut::PoolService, profile: &Profile) {
+    let report = check(service, profile, &Config::default()).expect("harness runs");
     let idle: Vec<&str> = report
         .rules
         .iter()
@@ -88,27 +94,7 @@ fn judge_the_reference_conforms_on_hosts_of_unusual_shapes(#[case] file: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let profile = Profile::load(path.to_str().expect("utf-8 path")).expect("profile loads");
     let mut service = mutants::build("reference", &profile).expect("reference builds");
-    let report = check(&mut *service, &profile, &Config::default()).expect("harness runs");
-    let idle: Vec<&str> = report
-        .rules
-        .iter()
-        .filter(|r| r.verdict == Verdict::NotExercised)
-        .map(|r| r.rule.0)
-        .collect();
-    assert!(
-        report.conforms(),
-        "the reference fails under {}: {:#?}",
-        profile.name,
-        report
-            .failure
-            .map(|f| (f.rule, f.detail, f.trace.operations))
-    );
-    assert_eq!(report.changes_breach, None, "under {}", profile.name);
-    assert!(
-        idle.is_empty(),
-        "not exercised under {}: {idle:?}",
-        profile.name
-    );
+    assert_conforms_fully(&mut *service, &profile);
 }
 
 /// Every mutant of the zoo is caught, by one of its tagged rules, with the default
