@@ -34,6 +34,7 @@
 //! round trip `decode(&encode(i, Encoding::Mof))` yields [`mof_normal_form`]`(i)` for every
 //! valid instance `i`.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use super::error::{CodecError, Position};
@@ -907,9 +908,23 @@ fn escape_char_into(out: &mut String, c: char, quote: char) {
 
 fn string_literal(out: &mut String, text: &str) {
     out.push('"');
-    for c in text.chars() {
+    // Runs of printable ASCII other than `\` and `"` are copied whole; everything else is
+    // decided per character by `escape_char_into`.
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if matches!(bytes[i], 0x20..=0x7E) && bytes[i] != b'\\' && bytes[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        out.push_str(&text[start..i]);
+        let c = text[i..].chars().next().unwrap_or('\u{FFFD}');
         escape_char_into(out, c, '"');
+        i += c.len_utf8();
+        start = i;
     }
+    out.push_str(&text[start..]);
     out.push('"');
 }
 
@@ -950,29 +965,51 @@ pub(crate) fn mof_real(text: &str) -> String {
 
 /// The text and type a valid scalar value of `cim_type` has after a MOF round trip, or `None`
 /// when the text is not valid for the type.
-fn normal_scalar(cim_type: CimType, text: &str) -> Option<(CimType, String)> {
+fn normal_scalar(cim_type: CimType, text: &str) -> Option<(CimType, Cow<'_, str>)> {
     let trimmed = lexical::trim_xml_space(text);
     match cim_type {
         CimType::String | CimType::Datetime | CimType::Reference => {
-            Some((CimType::String, text.to_string()))
+            Some((CimType::String, Cow::Borrowed(text)))
         }
         CimType::Char16 => lexical::check_char16(text)
             .ok()
-            .map(|()| (CimType::Char16, text.to_string())),
+            .map(|()| (CimType::Char16, Cow::Borrowed(text))),
         CimType::Boolean => {
-            lexical::parse_boolean(trimmed).map(|b| (CimType::Boolean, bool_text(b).to_string()))
+            lexical::parse_boolean(trimmed).map(|b| (CimType::Boolean, Cow::Borrowed(bool_text(b))))
         }
         CimType::Real32 | CimType::Real64 => lexical::check_real(cim_type, trimmed)
             .ok()
-            .map(|()| (CimType::Real64, mof_real(trimmed))),
+            .map(|()| (CimType::Real64, Cow::Owned(mof_real(trimmed)))),
         _ => lexical::check_integer(cim_type, trimmed).ok().map(|v| {
-            if v < 0 {
-                (CimType::Sint64, v.to_string())
+            let t = if v < 0 {
+                CimType::Sint64
             } else {
-                (CimType::Uint64, v.to_string())
-            }
+                CimType::Uint64
+            };
+            // The canonical decimal form; the text itself when it already is that.
+            let canonical = if trimmed == text && is_canonical_integer(text, v) {
+                Cow::Borrowed(text)
+            } else {
+                Cow::Owned(v.to_string())
+            };
+            (t, canonical)
         }),
     }
+}
+
+/// Whether `text` is exactly how `v.to_string()` writes `v`: decimal digits with no sign,
+/// leading zero or space (a `-` before them when negative).
+fn is_canonical_integer(text: &str, v: i128) -> bool {
+    let digits = if v < 0 {
+        text.strip_prefix('-').unwrap_or("")
+    } else {
+        text
+    };
+    let bytes = digits.as_bytes();
+    !bytes.is_empty()
+        && bytes.iter().all(u8::is_ascii_digit)
+        && (bytes.len() == 1 || bytes[0] != b'0')
+        && !(v < 0 && bytes == b"0")
 }
 
 fn write_scalar(out: &mut String, cim_type: CimType, text: &str) {
@@ -1038,13 +1075,17 @@ pub fn mof_normal_form(instance: &Instance) -> Instance {
                     (CimType::String, false, PropertyValue::Scalar(text.clone()))
                 }
                 PropertyValue::Scalar(text) => match normal_scalar(p.cim_type, text) {
-                    Some((t, v)) => (t, false, PropertyValue::Scalar(v)),
+                    Some((t, v)) => (t, false, PropertyValue::Scalar(v.into_owned())),
                     None => (p.cim_type, false, PropertyValue::Scalar(text.clone())),
                 },
                 PropertyValue::Array(items) => {
                     let mapped: Vec<Option<(CimType, String)>> = items
                         .iter()
-                        .map(|item| item.as_ref().and_then(|t| normal_scalar(p.cim_type, t)))
+                        .map(|item| {
+                            item.as_ref()
+                                .and_then(|t| normal_scalar(p.cim_type, t))
+                                .map(|(t, v)| (t, v.into_owned()))
+                        })
                         .collect();
                     let any = mapped.iter().flatten().next().is_some();
                     let cim_type = match p.cim_type {
@@ -1078,5 +1119,40 @@ pub fn mof_normal_form(instance: &Instance) -> Instance {
     Instance {
         class_name: instance.class_name.clone(),
         properties,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The shortcut that keeps an integer's text is taken exactly when the text is what
+        /// `to_string` would write.
+        #[test]
+        fn canonical_integers_are_what_to_string_writes(
+            text in "[-+ ]?[0-9]{0,4}|-?0[0-9]{0,3}|[0-9a-fx-]{1,6}",
+            v in -10_000i128..10_000,
+        ) {
+            if let Ok(parsed) = lexical::check_integer(CimType::Sint64, &text) {
+                prop_assert_eq!(is_canonical_integer(&text, parsed), text == parsed.to_string());
+            }
+            let written = v.to_string();
+            prop_assert!(is_canonical_integer(&written, v));
+        }
+
+        /// A string literal is written as escaping every character one by one writes it.
+        #[test]
+        fn string_literals_copy_plain_runs_whole(text in "\\PC{0,24}|[a-z\"\\\\\t\n\u{1}\u{FEFF}é]{0,12}") {
+            let mut fast = String::new();
+            string_literal(&mut fast, &text);
+            let mut slow = String::from("\"");
+            for c in text.chars() {
+                escape_char_into(&mut slow, c, '"');
+            }
+            slow.push('"');
+            prop_assert_eq!(fast, slow);
+        }
     }
 }

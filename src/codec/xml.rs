@@ -1727,10 +1727,10 @@ fn write_instance(instance: &Instance, wmi: bool) -> String {
         };
         open_tag(&mut out, element, &attrs[..n]);
         if wmi {
-            let cim_type = match (&reference_class, p.cim_type) {
-                (Some(class), _) => format!("ref:{class}"),
-                (None, CimType::Reference) => "ref".to_string(),
-                (None, t) => t.name().to_string(),
+            let cim_type: std::borrow::Cow<'_, str> = match (&reference_class, p.cim_type) {
+                (Some(class), _) => format!("ref:{class}").into(),
+                (None, CimType::Reference) => "ref".into(),
+                (None, t) => t.name().into(),
             };
             write_qualifier(
                 &mut out,

@@ -161,22 +161,18 @@ fn run_once(
     });
     let mut failure = None;
     for (index, op) in ops.iter().enumerate() {
-        let (record, state_agrees) = lockstep.step(&mut model, index, op, stats);
+        let (record, verdict) = lockstep.step(&mut model, index, op, stats, records);
         if let Some(why) = lockstep.breach.take() {
             return Ok(Attempt::ChangesBreach(why));
         }
-        let first = record.violations.first().map(|v| v.rule);
-        let tolerated = record.tolerated.is_some();
-        if records == Records::Keep {
-            steps.push(record);
-        }
-        match first {
-            Some(rule) if !tolerated => {
+        steps.extend(record);
+        match verdict.first {
+            Some(rule) if !verdict.tolerated => {
                 failure = Some((index, rule));
                 break;
             }
             // The model cannot follow a host that differs from the specified one.
-            Some(_) if !state_agrees => break,
+            Some(_) if !verdict.state_agrees => break,
             _ => {}
         }
     }
@@ -208,20 +204,41 @@ struct Lockstep<'a> {
     breach: Option<String>,
 }
 
+/// What the sequence needs to know of a step, with or without its record.
+struct StepVerdict {
+    /// The first rule the step violated.
+    first: Option<RuleId>,
+    /// Whether that violation is tolerated (outside the filter, or expected by the profile).
+    tolerated: bool,
+    /// Whether the implementation's state still agrees with the model's.
+    state_agrees: bool,
+}
+
+impl StepVerdict {
+    /// A step that expected nothing, or whose method the implementation does not support.
+    const QUIET: StepVerdict = StepVerdict {
+        first: None,
+        tolerated: false,
+        state_agrees: true,
+    };
+}
+
 fn normalized(mut snapshot: Snapshot) -> Snapshot {
     crate::model::state::normalize(&mut snapshot.pools);
     snapshot
 }
 
 impl Lockstep<'_> {
-    /// One step, and whether the implementation's state still agrees with the model's.
+    /// One step: its record (only when `records` keeps them) and its verdict.
     fn step(
         &mut self,
         model: &mut HostModel,
         index: usize,
         op: &Operation,
         stats: &mut RuleStats,
-    ) -> (StepRecord, bool) {
+        records: Records,
+    ) -> (Option<StepRecord>, StepVerdict) {
+        let keep = records == Records::Keep;
         // The record of a step that expects nothing (the operation cloned once, when needed).
         let skipped = || StepRecord {
             index,
@@ -237,14 +254,14 @@ impl Lockstep<'_> {
             state_diff: None,
         };
         let Some(step) = model.resolve(op) else {
-            return (skipped(), true);
+            return (keep.then(skipped), StepVerdict::QUIET);
         };
         if !self.profile.supports(step.method) {
-            let record = StepRecord {
+            let record = keep.then(|| StepRecord {
                 step: Some(step),
                 ..skipped()
-            };
-            return (record, true);
+            });
+            return (record, StepVerdict::QUIET);
         }
         let call = render_reusing(&step, model.dialect);
         let mut violations = Vec::new();
@@ -319,13 +336,13 @@ impl Lockstep<'_> {
             }
         }
         if let Observed::Unsupported(_) = observed {
-            let record = StepRecord {
+            let record = keep.then(|| StepRecord {
                 step: Some(step),
                 call: Some(call),
                 observed,
                 ..skipped()
-            };
-            return (record, true);
+            });
+            return (record, StepVerdict::QUIET);
         }
         // Only now: an unsupported method needs no expectation.
         let expectation = model.expect(&step, self.profile);
@@ -378,7 +395,12 @@ impl Lockstep<'_> {
         if let (Some(Tolerance::Expected), Some(first)) = (tolerated, violations.first()) {
             stats.record_expected(first.rule);
         }
-        let record = StepRecord {
+        let verdict = StepVerdict {
+            first: violations.first().map(|v| v.rule),
+            tolerated: tolerated.is_some(),
+            state_agrees,
+        };
+        let record = keep.then(|| StepRecord {
             index,
             operation: op.clone(),
             step: Some(step),
@@ -390,8 +412,8 @@ impl Lockstep<'_> {
             violations,
             tolerated,
             state_diff,
-        };
-        (record, state_agrees)
+        });
+        (record, verdict)
     }
 
     /// Poll a job to its end: JOB-002, JOB-003, JOB-006.
