@@ -39,6 +39,10 @@ use poolcheck::sut::{
     ServiceDescription, ServiceError, Snapshot, SnapshotDelta,
 };
 
+/// What the `poolcheck` binary runs with (src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CASES: u32 = 40;
 const SEED: u64 = 7;
 

@@ -30,6 +30,10 @@ use poolcheck::reference::ReferenceService;
 use poolcheck::spec::Profile;
 use poolcheck::sut::{CallReply, MethodCall, ObjectPath, PoolService, ServiceError};
 
+/// What the `poolcheck` binary runs with (src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PROFILE: &str = "reference-cim";
 const PROBES: usize = 8;
 

@@ -12,6 +12,10 @@ use poolcheck::harness::Config;
 use poolcheck::mutants::hunt::{hunt, profile_name};
 use poolcheck::mutants::ZOO;
 
+/// What the `poolcheck` binary runs with (src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn zoo(c: &mut Criterion) {
     let mut group = c.benchmark_group("zoo: default check until a shrunk failure");
     group.sample_size(10);

@@ -22,6 +22,10 @@ use std::hint::black_box;
 use poolcheck::harness::{run_sequence, run_sequence_verdict, RuleFilter, RuleStats};
 use poolcheck::spec::Profile;
 
+/// What the `poolcheck` binary runs with (src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [kind, n] = args.as_slice() else {
