@@ -8,7 +8,8 @@ use poolcheck::codec::fuzz::check_fast_path;
 use poolcheck::codec::{
     decode, decode_borrowed, decode_borrowed_with_limits, decode_with_limits, encode,
     mof_normal_form, try_encode, AllocationSettingData, BorrowedInstance, BorrowedValue, CimType,
-    CodecError, Encoding, Instance, Limits, PoolSettingData, Property, PropertyValue, StringList,
+    CodecError, Encoding, Instance, Limits, PoolSettingData, Property, PropertyValue, ShapeEncoder,
+    StringList,
 };
 use pretty_assertions::assert_eq;
 use proptest::prelude::*;
@@ -2513,4 +2514,34 @@ fn cim_invalid_parameter_carries_the_codec_message() {
         message.contains("\"Reservation\"") && message.contains("-1"),
         "{message}"
     );
+}
+
+proptest! {
+    /// A shape encoder writes exactly what `encode` writes: for the instance it was made
+    /// from, for instances of the same shape with other values (of any variant, fitting the
+    /// declaration or not), and — by falling back — for instances of another shape.
+    #[test]
+    fn shape_encoders_write_what_encode_writes(
+        (made_from, _) in instance(false),
+        (other, _) in instance(false),
+        mof in any::<bool>(),
+    ) {
+        let encoding = if mof { Encoding::Mof } else { Encoding::CimXml };
+        let encoder = ShapeEncoder::new(&made_from, encoding).expect("compact XML and MOF");
+        prop_assert_eq!(encoder.encode(&made_from), encode(&made_from, encoding));
+        let mut same_shape = made_from.clone();
+        for (p, q) in same_shape.properties.iter_mut().zip(other.properties.iter().cycle()) {
+            p.value = q.value.clone();
+        }
+        prop_assert!(encoder.fits(&same_shape));
+        prop_assert_eq!(encoder.encode(&same_shape), encode(&same_shape, encoding));
+        prop_assert_eq!(encoder.encode(&other), encode(&other, encoding));
+    }
+}
+
+#[test]
+fn shape_encoders_are_not_made_for_the_wmi_shape() {
+    let instance =
+        Instance::new("Msvm_ResourcePoolSettingData").with_scalar("PoolID", CimType::String, "P1");
+    assert!(ShapeEncoder::new(&instance, Encoding::WmiDtd20).is_none());
 }

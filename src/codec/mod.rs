@@ -249,6 +249,81 @@ pub fn encode(instance: &Instance, encoding: Encoding) -> String {
     }
 }
 
+/// [`encode`] for many instances of one shape — the same class, and the same property names,
+/// CIM types and arrayness in the same order, only the values differing (what a test harness
+/// sends step after step). The text around the values is written once, when the encoder is
+/// made, and copied whole for every instance; the values are written as [`encode`] writes
+/// them. The output is exactly [`encode`]'s, for an instance of any shape: one that does not
+/// fit the encoder's is encoded by [`encode`] itself.
+#[derive(Clone, Debug)]
+pub struct ShapeEncoder {
+    encoding: Encoding,
+    class_name: String,
+    /// Name, type and arrayness of each property, in order.
+    shape: Vec<(String, CimType, bool)>,
+    head: String,
+    /// Before and after each property's value.
+    frames: Vec<(String, String)>,
+    tail: &'static str,
+}
+
+impl ShapeEncoder {
+    /// An encoder for instances shaped like `instance`, in `encoding` (compact CIM-XML or MOF;
+    /// `None` for the WMI DTD 2.0 shape, whose text around a value depends on the class).
+    pub fn new(instance: &Instance, encoding: Encoding) -> Option<ShapeEncoder> {
+        let (head, frames, tail) = match encoding {
+            Encoding::CimXml => xml::compact_frames(instance),
+            Encoding::Mof => mof::frames(instance),
+            Encoding::WmiDtd20 => return None,
+        };
+        Some(ShapeEncoder {
+            encoding,
+            class_name: instance.class_name.clone(),
+            shape: instance
+                .properties
+                .iter()
+                .map(|p| (p.name.clone(), p.cim_type, p.is_array))
+                .collect(),
+            head,
+            frames,
+            tail,
+        })
+    }
+
+    /// Whether `instance` has the shape this encoder was made for.
+    pub fn fits(&self, instance: &Instance) -> bool {
+        instance.class_name == self.class_name
+            && instance.properties.len() == self.shape.len()
+            && instance
+                .properties
+                .iter()
+                .zip(&self.shape)
+                .all(|(p, (name, cim_type, is_array))| {
+                    p.cim_type == *cim_type && p.is_array == *is_array && p.name == *name
+                })
+    }
+
+    /// Exactly `encode(instance, encoding)`.
+    pub fn encode(&self, instance: &Instance) -> String {
+        if !self.fits(instance) {
+            return encode(instance, self.encoding);
+        }
+        let values: usize = self.frames.iter().map(|(a, b)| a.len() + b.len()).sum();
+        let mut out = String::with_capacity(self.head.len() + values + 64 * self.frames.len());
+        out.push_str(&self.head);
+        for (p, (open, close)) in instance.properties.iter().zip(&self.frames) {
+            out.push_str(open);
+            match self.encoding {
+                Encoding::Mof => mof::write_value(&mut out, p),
+                _ => xml::write_value(&mut out, &p.value),
+            }
+            out.push_str(close);
+        }
+        out.push_str(self.tail);
+        out
+    }
+}
+
 /// Encodes `instance` after checking that the result will decode back: the instance must be
 /// [valid](Instance::validate) and, for CIM-XML (either shape), hold only characters XML 1.0
 /// can carry.

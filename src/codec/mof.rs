@@ -1036,28 +1036,53 @@ pub(crate) fn encode(instance: &Instance) -> String {
         out.push_str("    ");
         write_name(&mut out, &p.name);
         out.push_str(" = ");
-        match &p.value {
-            PropertyValue::Null => out.push_str("NULL"),
-            PropertyValue::Scalar(text) => write_scalar(&mut out, p.cim_type, text),
-            PropertyValue::Reference(text) => string_literal(&mut out, text),
-            PropertyValue::Array(items) => {
-                out.push('{');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    match item {
-                        Some(text) => write_scalar(&mut out, p.cim_type, text),
-                        None => out.push_str("NULL"),
-                    }
-                }
-                out.push('}');
-            }
-        }
+        write_value(&mut out, p);
         out.push_str(";\n");
     }
     out.push_str("};\n");
     out
+}
+
+/// Writes `p`'s value as [`encode`] does.
+pub(crate) fn write_value(out: &mut String, p: &Property) {
+    match &p.value {
+        PropertyValue::Null => out.push_str("NULL"),
+        PropertyValue::Scalar(text) => write_scalar(out, p.cim_type, text),
+        PropertyValue::Reference(text) => string_literal(out, text),
+        PropertyValue::Array(items) => {
+            out.push('{');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                match item {
+                    Some(text) => write_scalar(out, p.cim_type, text),
+                    None => out.push_str("NULL"),
+                }
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// The fixed text of [`encode`]'s output for `instance`'s shape (class and property names):
+/// what comes before the first property, and what comes before and after each property's
+/// value, which [`write_value`] writes.
+pub(crate) fn frames(instance: &Instance) -> (String, Vec<(String, String)>, &'static str) {
+    let mut head = String::from("instance of ");
+    write_name(&mut head, &instance.class_name);
+    head.push_str("\n{\n");
+    let properties = instance
+        .properties
+        .iter()
+        .map(|p| {
+            let mut open = String::from("    ");
+            write_name(&mut open, &p.name);
+            open.push_str(" = ");
+            (open, ";\n".to_string())
+        })
+        .collect();
+    (head, properties, "};\n")
 }
 
 /// What `decode(&encode(instance, Encoding::Mof))` returns for a valid `instance`: the same

@@ -1628,7 +1628,7 @@ fn write_reference(out: &mut String, text: &str) {
 
 /// Writes a value in the form its variant calls for. If the variant does not fit the
 /// property's declaration the result breaks the DSP0201 grammar, and decoding refuses it.
-fn write_value(out: &mut String, value: &PropertyValue) {
+pub(crate) fn write_value(out: &mut String, value: &PropertyValue) {
     match value {
         PropertyValue::Null => {}
         PropertyValue::Scalar(text) => text_element(out, "VALUE", &[], text),
@@ -1644,6 +1644,45 @@ fn write_value(out: &mut String, value: &PropertyValue) {
         }
         PropertyValue::Reference(text) => write_reference(out, text),
     }
+}
+
+/// The fixed text of [`encode`]'s output for `instance`'s shape (class, and each property's
+/// name, type and arrayness): what comes before the first property, and each property's
+/// opening and closing tags — everything but the values, which [`write_value`] writes.
+pub(crate) fn compact_frames(instance: &Instance) -> (String, Vec<(String, String)>, &'static str) {
+    let mut head = String::new();
+    open_tag(
+        &mut head,
+        "INSTANCE",
+        &[("CLASSNAME", &instance.class_name)],
+    );
+    let properties = instance
+        .properties
+        .iter()
+        .map(|p| {
+            let mut open = String::new();
+            let element = if p.cim_type == CimType::Reference {
+                open_tag(&mut open, "PROPERTY.REFERENCE", &[("NAME", &p.name)]);
+                "PROPERTY.REFERENCE"
+            } else {
+                let element = if p.is_array {
+                    "PROPERTY.ARRAY"
+                } else {
+                    "PROPERTY"
+                };
+                open_tag(
+                    &mut open,
+                    element,
+                    &[("NAME", &p.name), ("TYPE", p.cim_type.name())],
+                );
+                element
+            };
+            let mut close = String::new();
+            close_tag(&mut close, element);
+            (open, close)
+        })
+        .collect();
+    (head, properties, "</INSTANCE>")
 }
 
 /// Writes `instance` as one compact CIM-XML `INSTANCE` element: the DSP0201 grammar and

@@ -2,7 +2,7 @@
 //! parameters by name, embedded instances as CIM-XML or MOF text, and the step's deliberate
 //! wire defects applied.
 
-use crate::codec::{encode, CimType, Encoding, Instance, Property, PropertyValue};
+use crate::codec::{encode, CimType, Encoding, Instance, Property, PropertyValue, ShapeEncoder};
 use crate::model::operation::{EncodingSel, Malformation};
 use crate::model::step::{Allocation, InstanceFault, ParamFault, PoolSettings, StepKind};
 use crate::model::Step;
@@ -32,7 +32,35 @@ pub fn render_reusing(step: &Step, dialect: Dialect) -> MethodCall {
 /// step to the next. The result of [`render_with`] does not depend on it.
 #[derive(Debug, Default)]
 pub struct Scratch {
-    templates: Vec<Instance>,
+    templates: Vec<Template>,
+}
+
+/// An instance of one shape, and its encoders (made when first needed): only the values of
+/// the instance change from one use to the next.
+#[derive(Debug)]
+struct Template {
+    instance: Instance,
+    /// Compact CIM-XML, MOF.
+    encoders: [Option<ShapeEncoder>; 2],
+}
+
+impl Template {
+    /// Exactly `encode(&self.instance, encoding)`.
+    fn encode(&mut self, encoding: Encoding) -> String {
+        let slot = match encoding {
+            Encoding::CimXml => 0,
+            Encoding::Mof => 1,
+            Encoding::WmiDtd20 => return encode(&self.instance, encoding),
+        };
+        let instance = &self.instance;
+        match &mut self.encoders[slot] {
+            Some(encoder) => encoder.encode(instance),
+            empty => match ShapeEncoder::new(instance, encoding) {
+                Some(encoder) => empty.insert(encoder).encode(instance),
+                None => encode(instance, encoding),
+            },
+        }
+    }
 }
 
 /// One property of an instance to build: name, type, whether an array.
@@ -40,8 +68,9 @@ type Shape = (&'static str, CimType, bool);
 
 impl Scratch {
     /// An instance of `class` with these properties in this order (values left from before).
-    fn instance(&mut self, class: &str, shape: &[Shape]) -> &mut Instance {
-        let fits = |i: &Instance| {
+    fn template(&mut self, class: &str, shape: &[Shape]) -> &mut Template {
+        let fits = |t: &Template| {
+            let i = &t.instance;
             i.class_name == class
                 && i.properties.len() == shape.len()
                 && i.properties
@@ -52,17 +81,20 @@ impl Scratch {
         let at = match self.templates.iter().position(fits) {
             Some(at) => at,
             None => {
-                self.templates.push(Instance {
-                    class_name: class.to_string(),
-                    properties: shape
-                        .iter()
-                        .map(|&(name, cim_type, is_array)| Property {
-                            name: name.to_string(),
-                            cim_type,
-                            is_array,
-                            value: PropertyValue::Null,
-                        })
-                        .collect(),
+                self.templates.push(Template {
+                    instance: Instance {
+                        class_name: class.to_string(),
+                        properties: shape
+                            .iter()
+                            .map(|&(name, cim_type, is_array)| Property {
+                                name: name.to_string(),
+                                cim_type,
+                                is_array,
+                                value: PropertyValue::Null,
+                            })
+                            .collect(),
+                    },
+                    encoders: [None, None],
                 });
                 self.templates.len() - 1
             }
@@ -236,7 +268,7 @@ struct Cursor {
 }
 
 impl Cursor {
-    fn next(&mut self, instance: &Instance) -> String {
+    fn next(&mut self, template: &mut Template) -> String {
         let idx = self.next;
         self.next += 1;
         let fault = self.fault.filter(|(at, _)| *at == idx).map(|(_, f)| f);
@@ -244,36 +276,39 @@ impl Cursor {
             EncodingSel::CimXml => Encoding::CimXml,
             EncodingSel::Mof => Encoding::Mof,
         };
+        let Some(fault) = fault else {
+            return template.encode(encoding);
+        };
+        let instance = &template.instance;
         match fault {
-            None => encode(instance, encoding),
-            Some(InstanceFault::WrongClass) => {
+            InstanceFault::WrongClass => {
                 let mut other = instance.clone();
                 other.class_name = "Msvm_VirtualSystemSettingData".into();
                 encode(&other, encoding)
             }
-            Some(InstanceFault::BadValue) => {
+            InstanceFault::BadValue => {
                 let mut bad = instance.clone();
                 bad.properties
                     .retain(|p| !p.name.eq_ignore_ascii_case("ResourceType"));
                 let bad = bad.with_scalar("ResourceType", CimType::Uint16, "70000");
                 encode(&bad, encoding)
             }
-            Some(InstanceFault::Malformed(how)) => malformed(&encode(instance, encoding), how),
+            InstanceFault::Malformed(how) => malformed(&encode(instance, encoding), how),
         }
     }
 }
 
 impl Instances<'_> {
     fn pool_settings(&mut self, settings: &PoolSettings, dialect: Dialect) -> String {
-        let instance = pool_settings(self.scratch, settings, dialect);
-        self.cursor.next(instance)
+        let template = pool_settings(self.scratch, settings, dialect);
+        self.cursor.next(template)
     }
 
     fn allocations(&mut self, allocations: &[Allocation], dialect: Dialect) -> ParamValue {
         let mut texts = Vec::with_capacity(allocations.len());
         for a in allocations {
-            let instance = allocation(self.scratch, a, dialect);
-            texts.push(self.cursor.next(instance));
+            let template = allocation(self.scratch, a, dialect);
+            texts.push(self.cursor.next(template));
         }
         ParamValue::StringArray(texts)
     }
@@ -310,7 +345,7 @@ fn pool_settings<'a>(
     scratch: &'a mut Scratch,
     settings: &PoolSettings,
     dialect: Dialect,
-) -> &'a Instance {
+) -> &'a mut Template {
     let class = match dialect {
         Dialect::Msvm => "Msvm_ResourcePoolSettingData",
         Dialect::Cim => "CIM_ResourcePoolSettingData",
@@ -327,8 +362,8 @@ fn pool_settings<'a>(
         shape[n] = ("ElementName", CimType::String, false);
         n += 1;
     }
-    let instance = scratch.instance(class, &shape[..n]);
-    let mut properties = instance.properties.iter_mut();
+    let template = scratch.template(class, &shape[..n]);
+    let mut properties = template.instance.properties.iter_mut();
     let mut next = || properties.next().expect("the shape has this property");
     set_scalar(next(), &settings.pool_id);
     set_scalar(next(), &settings.resource_subtype);
@@ -338,12 +373,12 @@ fn pool_settings<'a>(
     if let Some(name) = &settings.element_name {
         set_scalar(next(), name);
     }
-    instance
+    template
 }
 
 /// One allocation's RASD, written into `scratch` (as `Instance::new(class)` and one
 /// `with_scalar` or `with_array` per property, in this order, would build it).
-fn allocation<'a>(scratch: &'a mut Scratch, a: &Allocation, dialect: Dialect) -> &'a Instance {
+fn allocation<'a>(scratch: &'a mut Scratch, a: &Allocation, dialect: Dialect) -> &'a mut Template {
     let class = match dialect {
         Dialect::Msvm => "Msvm_ResourceAllocationSettingData",
         Dialect::Cim => "CIM_ResourceAllocationSettingData",
@@ -368,8 +403,8 @@ fn allocation<'a>(scratch: &'a mut Scratch, a: &Allocation, dialect: Dialect) ->
         shape[n] = ("HostResource", CimType::String, true);
         n += 1;
     }
-    let instance = scratch.instance(class, &shape[..n]);
-    let mut properties = instance.properties.iter_mut();
+    let template = scratch.template(class, &shape[..n]);
+    let mut properties = template.instance.properties.iter_mut();
     let mut next = || properties.next().expect("the shape has this property");
     set_scalar(next(), &a.pool_id);
     set_scalar(next(), &a.resource_subtype);
@@ -385,7 +420,7 @@ fn allocation<'a>(scratch: &'a mut Scratch, a: &Allocation, dialect: Dialect) ->
     if a.reservation.is_none() {
         set_array(next(), &a.host_resources);
     }
-    instance
+    template
 }
 
 #[cfg(test)]
@@ -460,10 +495,14 @@ mod tests {
                         Dialect::Msvm => "Msvm_ResourceAllocationSettingData",
                         Dialect::Cim => "CIM_ResourceAllocationSettingData",
                     };
-                    assert_eq!(
-                        allocation(&mut scratch, &a, dialect),
-                        &built_allocation(&a, class)
-                    );
+                    let template = allocation(&mut scratch, &a, dialect);
+                    assert_eq!(&template.instance, &built_allocation(&a, class));
+                    for encoding in [Encoding::CimXml, Encoding::Mof] {
+                        assert_eq!(
+                            template.encode(encoding),
+                            encode(&template.instance, encoding)
+                        );
+                    }
                     let settings = PoolSettings {
                         resource_type: a.resource_type,
                         resource_subtype: a.resource_subtype.clone(),
@@ -474,10 +513,14 @@ mod tests {
                         Dialect::Msvm => "Msvm_ResourcePoolSettingData",
                         Dialect::Cim => "CIM_ResourcePoolSettingData",
                     };
-                    assert_eq!(
-                        pool_settings(&mut scratch, &settings, dialect),
-                        &built_settings(&settings, class)
-                    );
+                    let template = pool_settings(&mut scratch, &settings, dialect);
+                    assert_eq!(&template.instance, &built_settings(&settings, class));
+                    for encoding in [Encoding::CimXml, Encoding::Mof] {
+                        assert_eq!(
+                            template.encode(encoding),
+                            encode(&template.instance, encoding)
+                        );
+                    }
                 }
             }
         }
