@@ -33,7 +33,7 @@ pub use runner::{
     run_sequence, run_sequence_scoped, run_sequence_verdict, HarnessError, SequenceOutcome,
 };
 pub use scope::{RuleFilter, Tolerance};
-pub use stats::{RuleCounts, RuleStats};
+pub use stats::{Entry as RuleEntry, RuleCounts, RuleStats, RuleTable};
 pub use trace::{Trace, TraceVerdict};
 
 use crate::model::Operation;
