@@ -4,12 +4,12 @@
 
 use std::collections::HashSet;
 
-use poolcheck::codec::fuzz::check_fast_path;
+use poolcheck::codec::fuzz::{check_compact_path, check_fast_path};
 use poolcheck::codec::{
-    decode, decode_borrowed, decode_borrowed_with_limits, decode_with_limits, encode,
-    mof_normal_form, try_encode, AllocationSettingData, BorrowedInstance, BorrowedValue, CimType,
-    CodecError, Encoding, Instance, Limits, PoolSettingData, Property, PropertyValue, ShapeEncoder,
-    StringList,
+    decode, decode_borrowed, decode_borrowed_compact, decode_borrowed_with_limits,
+    decode_with_limits, encode, mof_normal_form, try_encode, AllocationSettingData,
+    BorrowedInstance, BorrowedValue, CimType, CodecError, Encoding, Instance, Limits,
+    PoolSettingData, Property, PropertyValue, ShapeEncoder, StringList,
 };
 use pretty_assertions::assert_eq;
 use proptest::prelude::*;
@@ -2544,4 +2544,128 @@ fn shape_encoders_are_not_made_for_the_wmi_shape() {
     let instance =
         Instance::new("Msvm_ResourcePoolSettingData").with_scalar("PoolID", CimType::String, "P1");
     assert!(ShapeEncoder::new(&instance, Encoding::WmiDtd20).is_none());
+}
+
+/// A `CIM_Error` as a service built on the codec sends it (the reference's `Error` output):
+/// compact CIM-XML, four scalar properties.
+fn cim_error_text(class: &str, status: &str, message: &str) -> String {
+    let instance = Instance::new(class)
+        .with_scalar("CIMStatusCode", CimType::Uint32, status)
+        .with_scalar(
+            "CIMStatusCodeDescription",
+            CimType::String,
+            "CIM_ERR_INVALID_PARAMETER",
+        )
+        .with_scalar("Message", CimType::String, message)
+        .with_scalar("OwningEntity", CimType::String, "poolcheck-reference");
+    encode(&instance, Encoding::CimXml)
+}
+
+/// The compact-form scan agrees with the decoder on `text` and on every limit that matters
+/// to it: same instance, or the decoder's own answer.
+fn assert_compact_agrees(text: &str) {
+    check_fast_path(text);
+    let small = Limits {
+        max_properties: 3,
+        max_value_bytes: 24,
+        ..Limits::default()
+    };
+    for limits in [Limits::default(), small, small_limits()] {
+        check_compact_path(text, &limits);
+    }
+    assert_eq!(
+        decode_borrowed_compact(text),
+        decode_borrowed(text),
+        "{text:.300}"
+    );
+}
+
+#[test]
+fn the_compact_form_is_scanned_directly_and_anything_else_is_the_decoders() {
+    let message = "PoolSettings[0] is not a usable embedded instance: \"x\" <at 3> & more … ü";
+    let text = cim_error_text("CIM_Error", "4", message);
+    assert!(check_compact_path(&text, &Limits::default()), "{text}");
+    let instance = decode_borrowed_compact(&text).expect("decodes");
+    assert_eq!(
+        instance.property("Message").map(|p| p.value.clone()),
+        Some(BorrowedValue::Scalar(Cow::Owned(message.to_string())))
+    );
+    assert_compact_agrees(&text);
+    // Other shapes, and refusals, are the decoder's (the scan gives up on them).
+    for other in [
+        format!("\u{FEFF}{text}"),
+        format!(" {text}"),
+        format!("{text}\n"),
+        text.replace("><", ">\n<"),
+        text.replace("\"uint32\"", "\"uint33\""),
+        text.replace("<VALUE>4</VALUE>", "<VALUE>x</VALUE>"),
+        text.replace("<VALUE>4</VALUE>", "<VALUE>4294967296</VALUE>"),
+        text.replace("<VALUE>4</VALUE>", "<VALUE> 4 </VALUE>"),
+        text.replace("<VALUE>4</VALUE>", ""),
+        text.replace("OwningEntity", "message"),
+        text.replace("CIM_Error", "CIM-Error"),
+        text.replace("&quot;", "&nbsp;"),
+        text.replace("&quot;", "&#x1;"),
+        text.replace("&quot;", "&#x22;"),
+        text.replace("&quot;", "\r"),
+        text.replace("&quot;", "\t"),
+        text.replace("&quot;", "\u{FFFE}"),
+        text.replace("&quot;", "]]>"),
+        text.replace(
+            "</PROPERTY><PROPERTY NAME=\"Message\"",
+            "</PROPERTY><PROPERTY NAME=\"Message\" TYPE=\"string\"/><X",
+        ),
+        text.replace("</INSTANCE>", "</INSTANCE><X/>"),
+        text.replace("</INSTANCE>", ""),
+        text.replace("TYPE=\"string\"", "TYPE=\"reference\""),
+        text.replace("TYPE=\"string\"", "TYPE='string'"),
+        text.replace("TYPE=\"string\"", "TYPE=\"STRING\""),
+        text.replace(" TYPE=", "  TYPE="),
+    ] {
+        assert_compact_agrees(&other);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// On `CIM_Error` instances with any message, and on every mutation of them, the
+    /// compact-form scan returns what the decoder returns or gives up; messages without
+    /// characters the common path leaves to the full decoder (CR, other controls but tab and
+    /// LF, U+F000..U+FFFF) are scanned directly.
+    #[test]
+    fn the_compact_scan_agrees_with_the_decoder_on_cim_errors(
+        class in prop_oneof!["CIM_Error", identifier()],
+        status in prop_oneof!["4", "0", "[0-9 ]{0,11}", "x"],
+        message in prop_oneof![xml_string(), any::<String>(), "[ -~…äß€\"'<>&]{0,300}"],
+        at in any::<prop::sample::Index>(),
+        insert in "[<>&;\"'/=#x0-9A-Z. _-]{0,4}",
+        remove in 0usize..6,
+    ) {
+        let text = cim_error_text(&class, &status, &message);
+        assert_compact_agrees(&text);
+        let plain = message.chars().all(|c| c == '\t' || c == '\n' || (c >= ' ' && !('\u{F000}'..='\u{FFFF}').contains(&c)));
+        if plain && decode(&text).is_ok() {
+            prop_assert!(check_compact_path(&text, &Limits::default()), "{}", text);
+        }
+        let mut mutated = text.clone();
+        let mut start = at.index(mutated.len());
+        while !mutated.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = (start + remove).min(mutated.len());
+        while !mutated.is_char_boundary(end) {
+            end -= 1;
+        }
+        mutated.replace_range(start..end, &insert);
+        assert_compact_agrees(&mutated);
+    }
+
+    /// Generated instances in the compact encoding: scalar ones without references are
+    /// scanned directly whenever they decode, and always as the decoder decodes them.
+    #[test]
+    fn the_compact_scan_agrees_with_the_decoder_on_generated_instances((i, _) in instance(true)) {
+        let text = encode(&i, Encoding::CimXml);
+        assert_compact_agrees(&text);
+    }
 }

@@ -189,13 +189,15 @@ pub fn check_direct_views(text: &str) {
 
 /// Checks the one promise of the common-case CIM-XML decoder (`xml_fast`): whenever it
 /// accepts `text` (with the default limits), the full decoder returns exactly the same
-/// instance. Returns whether it accepted.
+/// instance. Returns whether it accepted. Checks the same of the compact-form scan
+/// (`xml_compact`), which must moreover accept only what `xml_fast` accepts.
 ///
 /// # Panics
 ///
-/// When the two disagree.
+/// When they disagree.
 pub fn check_fast_path(text: &str) -> bool {
     let limits = Limits::default();
+    check_compact_path(text, &limits);
     let Some(body) = super::common_xml_body(text, &limits) else {
         return false;
     };
@@ -208,6 +210,40 @@ pub fn check_fast_path(text: &str) -> bool {
         full.as_ref(),
         Ok(&fast),
         "the common-case decoder accepted {:.300?} differently from the full decoder",
+        text
+    );
+    true
+}
+
+/// Checks the compact-form scan (`xml_compact`, taken by
+/// [`decode_borrowed_compact`](super::decode_borrowed_compact)) under `limits`: whenever it
+/// accepts `text`, the full decoder and the common-case decoder return exactly the same
+/// instance. Returns whether it accepted.
+///
+/// # Panics
+///
+/// When they disagree.
+pub fn check_compact_path(text: &str, limits: &Limits) -> bool {
+    let Some(compact) = super::xml_compact::decode(text, limits) else {
+        return false;
+    };
+    assert_eq!(
+        super::decode_borrowed_with_limits(text, limits).as_ref(),
+        Ok(&compact),
+        "the compact-form scan accepted {:.300?} differently from the decoder",
+        text
+    );
+    let body = super::common_xml_body(text, limits);
+    assert_eq!(
+        body.and_then(|body| super::xml::decode(body, text.len() - body.len(), limits).ok()),
+        Some(compact.clone()),
+        "the compact-form scan accepted {:.300?} differently from the full decoder",
+        text
+    );
+    assert_eq!(
+        body.and_then(|body| super::xml_fast::decode(body, limits)),
+        Some(compact),
+        "the compact-form scan accepted {:.300?}, which the common-case decoder does not",
         text
     );
     true

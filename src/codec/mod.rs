@@ -97,6 +97,7 @@ mod path;
 mod string_list;
 mod typed;
 mod xml;
+mod xml_compact;
 mod xml_fast;
 
 pub use error::{CodecError, Position, MAX_CONTEXT_CHARS, MAX_QUOTED_CHARS};
@@ -186,6 +187,19 @@ pub fn decode_with_limits(text: &str, limits: &Limits) -> Result<Instance, Codec
 /// per value. MOF is decoded to an owned instance and wrapped.
 pub fn decode_borrowed(text: &str) -> Result<BorrowedInstance<'_>, CodecError> {
     decode_borrowed_with_limits(text, &Limits::default())
+}
+
+/// [`decode_borrowed`] for text that most likely takes the compact CIM-XML form [`encode`]
+/// writes for [`Encoding::CimXml`] (what a service built on this codec sends, such as the
+/// reference's `CIM_Error` outputs): that form is scanned directly, without an XML reader,
+/// and any other text takes [`decode_borrowed`]'s path. The same checks, the same errors, the
+/// same instance as [`decode_borrowed`].
+pub fn decode_borrowed_compact(text: &str) -> Result<BorrowedInstance<'_>, CodecError> {
+    let limits = Limits::default();
+    match xml_compact::decode(text, &limits) {
+        Some(instance) => Ok(instance),
+        None => decode_borrowed_with_limits(text, &limits),
+    }
 }
 
 /// [`decode_borrowed`] with the given [`Limits`].

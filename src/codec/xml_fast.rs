@@ -28,13 +28,13 @@ use super::Limits;
 
 /// The deepest element this path reads (`INSTANCE` > `PROPERTY.ARRAY` > `VALUE.ARRAY` >
 /// `VALUE`); with a smaller [`Limits::max_depth`] the full decoder decides.
-const DEPTH: usize = 4;
+pub(super) const DEPTH: usize = 4;
 
 /// Most attributes one element may carry on this path.
 const MAX_ATTRIBUTES: usize = 8;
 
 /// Most properties this path reads (duplicates are found by comparing names pairwise).
-const MAX_PROPERTIES: usize = 64;
+pub(super) const MAX_PROPERTIES: usize = 64;
 
 /// Bytes of attribute names this path reads: ASCII letters, digits, `_`, `:`, `-`, `.`.
 const ATTRIBUTE_NAME: [bool; 256] = byte_class(b"_:-.");
@@ -59,7 +59,7 @@ const fn byte_class(extra: &[u8]) -> [bool; 256] {
 }
 
 /// An ASCII CIM identifier (what [`lexical::is_identifier`] accepts, for ASCII).
-fn is_identifier(name: &str) -> bool {
+pub(super) fn is_identifier(name: &str) -> bool {
     let bytes = name.as_bytes();
     bytes
         .first()
@@ -184,7 +184,7 @@ fn name_end(text: &[u8], from: usize, end: usize) -> usize {
 
 /// The first position at or after `from`, and before `end`, that holds `byte`; sixteen bytes
 /// at a time as [`name_end`] reads them.
-fn find_byte(text: &[u8], from: usize, end: usize, byte: u8) -> Option<usize> {
+pub(super) fn find_byte(text: &[u8], from: usize, end: usize, byte: u8) -> Option<usize> {
     let mut at = from;
     #[cfg(target_arch = "x86_64")]
     while at < end && at + 16 <= text.len() {
@@ -289,7 +289,8 @@ fn reference(rest: &[u8]) -> Option<(char, usize)> {
 /// false, as the full decoder would turn them into spaces), CR, other controls and 0xEF
 /// lead bytes give `None` (the full decoder normalises or refuses them). Borrowed when
 /// nothing was replaced.
-fn unescape(raw: &str, attribute: bool) -> Option<Cow<'_, str>> {
+#[inline]
+pub(super) fn unescape(raw: &str, attribute: bool) -> Option<Cow<'_, str>> {
     let bytes = raw.as_bytes();
     let mut at = 0;
     while let Some(i) = find_special(bytes, at) {
@@ -677,7 +678,7 @@ impl<'a> Fast<'a> {
 
 /// The CIM type of a `TYPE` attribute: the common spellings at once, the others as
 /// [`CimType::from_name`] reads them.
-fn cim_type(name: &str) -> Option<CimType> {
+pub(super) fn cim_type(name: &str) -> Option<CimType> {
     match name {
         "string" => Some(CimType::String),
         "uint16" => Some(CimType::Uint16),
@@ -690,7 +691,8 @@ fn cim_type(name: &str) -> Option<CimType> {
 
 /// The value as the full decoder keeps it: trimmed of XML whitespace for the types that
 /// trim, and valid for its type.
-fn typed(cim_type: CimType, text: Cow<'_, str>) -> Option<Cow<'_, str>> {
+#[inline]
+pub(super) fn typed(cim_type: CimType, text: Cow<'_, str>) -> Option<Cow<'_, str>> {
     if cim_type == CimType::String {
         return Some(text);
     }

@@ -65,9 +65,11 @@ pub(crate) fn unhelpful(
 }
 
 /// The `Message` of an embedded `CIM_Error` (untrimmed), or why the text is not one. Decoded
-/// borrowed: the same checks and errors as [`codec::decode`], without copying the instance.
+/// borrowed: the same checks and errors as [`codec::decode`], without copying the instance,
+/// and the compact CIM-XML form services built on the codec send scanned directly
+/// ([`codec::decode_borrowed_compact`]).
 fn cim_error_message(text: &str) -> Result<String, String> {
-    let instance = codec::decode_borrowed(text)
+    let instance = codec::decode_borrowed_compact(text)
         .map_err(|e| format!("the Error output is not an embedded instance: {e}"))?;
     let class = &instance.class_name;
     let is_error = instance.is_class("CIM_Error")
