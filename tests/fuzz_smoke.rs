@@ -6,12 +6,15 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use poolcheck::adapters::build_target;
 use poolcheck::codec::fuzz::{decode_body, BodyOutcome};
 use poolcheck::harness::fuzz::{
     findings_dir_beside, operations, protocol, Differential, Expect, Finding, FindingKind,
     Regression, MAX_OPERATIONS,
 };
+use poolcheck::harness::{run_sequence, RuleStats};
 use poolcheck::model::Operation;
+use poolcheck::spec::profile::Profile;
 use poolcheck::spec::RuleId;
 
 const PROFILES: [&str; 2] = ["reference-msvm", "reference-cim"];
@@ -196,6 +199,50 @@ fn random_bytes_catch_mutants_with_a_tagged_rule_and_deterministically() {
         }
         assert_eq!(differential.check_bytes(input), Err(finding));
     }
+}
+
+/// The differential body checks a sequence for its verdict alone and runs a failing one again
+/// with step records for its detail: a finding names the step, the rule and the detail that one
+/// run of `harness::run_sequence`, with every record kept, shows for the same sequence.
+#[test]
+fn a_finding_is_what_a_run_with_step_records_shows() {
+    let mut compared = 0;
+    for path in files(&repo("tests/fuzz-regressions/ops")) {
+        let text = std::fs::read_to_string(&path).expect("regression reads");
+        let regression = Regression::from_json(&text).expect("regression parses");
+        if !matches!(regression.expect, Expect::Fails { .. }) {
+            continue;
+        }
+        let mut differential =
+            Differential::new(&regression.target, &regression.profile).expect("builds");
+        let finding = differential
+            .check(&regression.operations)
+            .expect_err("the regression fails");
+        let profile = Profile::load(&regression.profile).expect("profile loads");
+        let mut service = build_target(&regression.target, &profile).expect("target builds");
+        let outcome = run_sequence(
+            &mut *service,
+            &profile,
+            &regression.operations,
+            &mut RuleStats::default(),
+        )
+        .expect("runs");
+        let (step, rule) = outcome.failure.expect("fails with records kept too");
+        let detail = outcome.steps[step].violations[0].detail.clone();
+        assert!(
+            !detail.is_empty(),
+            "{}: a violation without detail",
+            path.display()
+        );
+        assert_eq!(
+            finding.kind,
+            FindingKind::Violation { step, rule, detail },
+            "{}",
+            path.display()
+        );
+        compared += 1;
+    }
+    assert!(compared >= 20, "only {compared} failing regression files");
 }
 
 #[test]

@@ -30,7 +30,8 @@ use std::path::{Path, PathBuf};
 use arbitrary::{Arbitrary, Unstructured};
 use serde::{Deserialize, Serialize};
 
-use super::{minimize, replay, run_sequence, HarnessError, RuleStats, Trace};
+use super::runner::run_sequence_verdict_uncounted;
+use super::{minimize, replay, run_sequence, HarnessError, RuleFilter, RuleStats, Trace};
 use crate::adapters::build_target;
 use crate::adapters::protocol::{
     decode_hello, decode_response, decode_result, service_error, Fault, HelloLine, Reply, Request,
@@ -39,7 +40,9 @@ use crate::adapters::protocol::{
 use crate::model::Operation;
 use crate::spec::profile::Profile;
 use crate::spec::RuleId;
-use crate::sut::{CallReply, JobView, ObjectPath, PoolService, Snapshot, SnapshotDelta};
+use crate::sut::{
+    CallReply, HostFixture, JobView, ObjectPath, PoolService, Snapshot, SnapshotDelta,
+};
 
 /// The longest operation sequence one fuzz input decodes to.
 pub const MAX_OPERATIONS: usize = 32;
@@ -189,11 +192,18 @@ impl Regression {
 /// [`RuleStats::changes_breach`]: once the implementation's change reports have disagreed
 /// with its full snapshot, every later sequence is checked on full snapshots straight away
 /// (as in a harness run), instead of first on the reports that were shown to be wrong.
+///
+/// A sequence is checked for its verdict alone, its step records dropped as it runs
+/// ([`run_sequence_verdict_uncounted`], from the profile's fixture built once here); the
+/// run is deterministic, so a failing sequence is run once more with its records, for the
+/// finding's detail.
 pub struct Differential {
     target: String,
     profile: Profile,
+    fixture: HostFixture,
     service: Box<dyn PoolService>,
     stats: RuleStats,
+    all: RuleFilter,
 }
 
 impl Differential {
@@ -210,9 +220,11 @@ impl Differential {
         let service = build_target(target, &profile).map_err(setup)?;
         Ok(Differential {
             target: target.to_string(),
+            fixture: profile.fixture(),
             profile,
             service,
             stats: RuleStats::default(),
+            all: RuleFilter::all(),
         })
     }
 
@@ -238,22 +250,52 @@ impl Differential {
 
     /// Run `ops` in lockstep; `Err` on the first violated rule or a harness error.
     pub fn check(&mut self, ops: &[Operation]) -> Result<(), Finding> {
-        let kind = match run_sequence(&mut *self.service, &self.profile, ops, &mut self.stats) {
+        let verdict = run_sequence_verdict_uncounted(
+            &mut *self.service,
+            &self.profile,
+            &self.fixture,
+            ops,
+            &mut self.stats,
+            &self.all,
+        );
+        let kind = match verdict {
             Ok(outcome) => match outcome.failure {
                 None => return Ok(()),
                 Some((step, rule)) => FindingKind::Violation {
                     step,
                     rule,
-                    detail: outcome.steps[step]
-                        .violations
-                        .first()
-                        .map(|v| v.detail.clone())
-                        .unwrap_or_default(),
+                    detail: self.detail(ops, step, rule),
                 },
             },
             Err(e) => FindingKind::Harness(e),
         };
         Err(self.finding(ops, kind))
+    }
+
+    /// The detail of the first violation at `step`: `ops` run again, with step records, on
+    /// the same kind of snapshots as the run that found it (the counts of this run are not
+    /// kept). A deterministic implementation fails again exactly there on `rule`; one that
+    /// does not is said to.
+    fn detail(&mut self, ops: &[Operation], step: usize, rule: RuleId) -> String {
+        let mut stats = RuleStats {
+            changes_breach: self.stats.changes_breach.clone(),
+            ..RuleStats::default()
+        };
+        let again = run_sequence(&mut *self.service, &self.profile, ops, &mut stats);
+        let first = again.as_ref().ok().and_then(|outcome| {
+            let record = outcome.steps.get(step)?;
+            record.violations.first()
+        });
+        match (first, &again) {
+            (Some(violation), Ok(outcome)) if outcome.failure == Some((step, rule)) => {
+                violation.detail.clone()
+            }
+            (_, Ok(outcome)) => format!(
+                "(run again for its detail, the sequence gave {:?} instead: not deterministic)",
+                outcome.failure
+            ),
+            (_, Err(e)) => format!("(run again for its detail, the sequence gave {e})"),
+        }
     }
 
     /// A violation's sequence cut down to one-step minimal (dropping any single step loses

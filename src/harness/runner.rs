@@ -14,7 +14,9 @@ use crate::model::{invariants, rule_id, Expectation, HostModel, Operation, Step,
 use crate::spec::codes::{tables, Meaning};
 use crate::spec::profile::{ErrorChannel, JobTypeUse, MethodMode, Profile};
 use crate::spec::{Reason, RuleId};
-use crate::sut::{CallReply, Dialect, JobView, Method, PoolService, ServiceError, Snapshot};
+use crate::sut::{
+    CallReply, Dialect, HostFixture, JobView, Method, PoolService, ServiceError, Snapshot,
+};
 
 /// How many times a job is polled before it counts as never finishing (JOB-002).
 pub const POLL_BUDGET: usize = 64;
@@ -119,6 +121,43 @@ fn run_checked(
     }
 }
 
+/// [`run_sequence_verdict`] for a fuzzing campaign, which runs one sequence per input and never
+/// reads the per-rule counts: `fixture` is the profile's ([`Profile::fixture`]), built once by
+/// the caller, and the counts of an attempt abandoned for a change-report breach are kept
+/// instead of restored, so no copy of the table is made per sequence. The same steps, checks,
+/// [`RuleStats::changes_breach`] and verdict as [`run_sequence_verdict`].
+pub fn run_sequence_verdict_uncounted(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    fixture: &HostFixture,
+    ops: &[Operation],
+    stats: &mut RuleStats,
+    filter: &RuleFilter,
+) -> Result<SequenceOutcome, HarnessError> {
+    let run = |service: &mut dyn PoolService, stats: &mut RuleStats, incremental| {
+        run_once_from(
+            service,
+            profile,
+            fixture,
+            ops,
+            stats,
+            filter,
+            incremental,
+            Records::Drop,
+        )
+    };
+    if stats.changes_breach.is_none() {
+        match run(service, stats, true)? {
+            Attempt::Done(outcome) => return Ok(*outcome),
+            Attempt::ChangesBreach(why) => stats.changes_breach = Some(why),
+        }
+    }
+    match run(service, stats, false)? {
+        Attempt::Done(outcome) => Ok(*outcome),
+        Attempt::ChangesBreach(why) => unreachable!("a full-snapshot run cannot breach: {why}"),
+    }
+}
+
 enum Attempt {
     Done(Box<SequenceOutcome>),
     /// The implementation's `changes` reports disagreed with its full snapshot.
@@ -135,7 +174,30 @@ fn run_once(
     records: Records,
 ) -> Result<Attempt, HarnessError> {
     let fixture = profile.fixture();
-    service.reset(&fixture).map_err(HarnessError::Reset)?;
+    run_once_from(
+        service,
+        profile,
+        &fixture,
+        ops,
+        stats,
+        filter,
+        try_incremental,
+        records,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_once_from(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    fixture: &HostFixture,
+    ops: &[Operation],
+    stats: &mut RuleStats,
+    filter: &RuleFilter,
+    try_incremental: bool,
+    records: Records,
+) -> Result<Attempt, HarnessError> {
+    service.reset(fixture).map_err(HarnessError::Reset)?;
     let first = normalized(service.snapshot().map_err(HarnessError::FirstSnapshot)?);
     let model = HostModel::start(profile, &first).map_err(|e| HarnessError::Start(e.0))?;
     let mut observed = ObservedHost::default();
