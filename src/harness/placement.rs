@@ -71,17 +71,17 @@ fn split(text: &str) -> (Option<&str>, &str) {
 /// Whether two namespaces are the same as CIM compares them: case-insensitive, `\` and `/`
 /// alike, outer separators ignored. Allocates nothing (it runs on every reply).
 fn same_namespace(a: &str, b: &str) -> bool {
-    let fold = |c: char| {
-        if c == '\\' {
-            '/'
+    // Byte by byte: folding ASCII case and `\\` to `/` leaves every other byte (of a
+    // multi-byte character too) as it is, as folding characters would.
+    let fold = |c: u8| {
+        if c == b'\\' {
+            b'/'
         } else {
             c.to_ascii_lowercase()
         }
     };
-    a.trim_matches(['\\', '/'])
-        .chars()
-        .map(fold)
-        .eq(b.trim_matches(['\\', '/']).chars().map(fold))
+    let (a, b) = (a.trim_matches(['\\', '/']), b.trim_matches(['\\', '/']));
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| fold(x) == fold(y))
 }
 
 #[cfg(test)]

@@ -103,15 +103,34 @@ impl Scratch {
     }
 }
 
-/// Set a scalar property's value (reusing its text's buffer).
-fn set_scalar(property: &mut Property, value: impl std::fmt::Display) {
-    use std::fmt::Write;
+/// Set a scalar property's value to `value` (reusing its text's buffer).
+fn set_text(property: &mut Property, value: &str) {
     if let PropertyValue::Scalar(text) = &mut property.value {
         text.clear();
-        let _ = write!(text, "{value}");
+        text.push_str(value);
     } else {
         property.value = PropertyValue::Scalar(value.to_string());
     }
+}
+
+/// Set a scalar property's value to `value` in decimal, as `to_string` writes it (reusing
+/// its text's buffer).
+fn set_number(property: &mut Property, value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    set_text(
+        property,
+        std::str::from_utf8(&digits[at..]).expect("ASCII digits"),
+    );
 }
 
 /// Set an array property's elements (reusing their buffers).
@@ -365,13 +384,13 @@ fn pool_settings<'a>(
     let template = scratch.template(class, &shape[..n]);
     let mut properties = template.instance.properties.iter_mut();
     let mut next = || properties.next().expect("the shape has this property");
-    set_scalar(next(), &settings.pool_id);
-    set_scalar(next(), &settings.resource_subtype);
+    set_text(next(), &settings.pool_id);
+    set_text(next(), &settings.resource_subtype);
     if let Some(t) = settings.resource_type {
-        set_scalar(next(), t);
+        set_number(next(), u64::from(t));
     }
     if let Some(name) = &settings.element_name {
-        set_scalar(next(), name);
+        set_text(next(), name);
     }
     template
 }
@@ -406,16 +425,16 @@ fn allocation<'a>(scratch: &'a mut Scratch, a: &Allocation, dialect: Dialect) ->
     let template = scratch.template(class, &shape[..n]);
     let mut properties = template.instance.properties.iter_mut();
     let mut next = || properties.next().expect("the shape has this property");
-    set_scalar(next(), &a.pool_id);
-    set_scalar(next(), &a.resource_subtype);
+    set_text(next(), &a.pool_id);
+    set_text(next(), &a.resource_subtype);
     if let Some(t) = a.resource_type {
-        set_scalar(next(), t);
+        set_number(next(), u64::from(t));
     }
     if let Some(r) = a.reservation {
-        set_scalar(next(), r);
+        set_number(next(), r);
     }
     if let Some(l) = a.limit {
-        set_scalar(next(), l);
+        set_number(next(), l);
     }
     if a.reservation.is_none() {
         set_array(next(), &a.host_resources);
