@@ -14,9 +14,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use poolcheck::harness::render::render;
 use poolcheck::harness::trace::Observed;
-use poolcheck::harness::{
-    self, run_sequence, run_sequence_verdict, strategy, Config, RuleFilter, RuleStats,
-};
+use poolcheck::harness::{self, run_sequence, strategy, Config, RuleStats};
 use poolcheck::model::observed::ObservedHost;
 use poolcheck::model::state::normalize;
 use poolcheck::model::{invariants, HostModel, Operation};
@@ -175,21 +173,7 @@ fn throughput(c: &mut Criterion) {
     // What `harness::check` runs per case: the same steps and checks, no step records kept.
     group.bench_function(
         "harness lockstep, verdict only (as harness::check runs it)",
-        |b| {
-            b.iter(|| {
-                for ops in &sequences {
-                    let outcome = run_sequence_verdict(
-                        &mut *service,
-                        &profile,
-                        ops,
-                        &mut RuleStats::default(),
-                        &RuleFilter::all(),
-                    )
-                    .expect("runs");
-                    black_box(outcome.failure);
-                }
-            })
-        },
+        |b| b.iter(|| black_box(common::verdict_pass(&mut *service, &profile, &sequences))),
     );
     group.finish();
 

@@ -19,7 +19,7 @@ mod common;
 
 use std::hint::black_box;
 
-use poolcheck::harness::{run_sequence, run_sequence_verdict, RuleFilter, RuleStats};
+use poolcheck::harness::{run_sequence, RuleStats};
 use poolcheck::spec::Profile;
 
 /// What the `poolcheck` binary runs with (src/main.rs).
@@ -58,18 +58,7 @@ fn main() {
                 }
             }
             "verdict" => {
-                for ops in &sequences {
-                    let outcome = run_sequence_verdict(
-                        &mut *service,
-                        &profile,
-                        ops,
-                        &mut RuleStats::default(),
-                        &RuleFilter::all(),
-                    )
-                    .expect("runs");
-                    sink += outcome.steps.len();
-                    black_box(outcome.failure);
-                }
+                sink += common::verdict_pass(&mut *service, &profile, &sequences);
             }
             _ => {
                 eprintln!("kind is raw, lockstep or verdict");

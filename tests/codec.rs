@@ -1534,6 +1534,22 @@ fn property(xml_safe: bool) -> impl Strategy<Value = (Property, Property)> {
 }
 
 /// A valid instance and its expected MOF round-trip form.
+/// `text` with up to `remove` bytes from a place `at` picks replaced by `insert`, both ends
+/// moved back to character boundaries.
+fn mutated(text: &str, at: prop::sample::Index, remove: usize, insert: &str) -> String {
+    let mut text = text.to_string();
+    let mut start = at.index(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (start + remove).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.replace_range(start..end, insert);
+    text
+}
+
 fn instance(xml_safe: bool) -> impl Strategy<Value = (Instance, Instance)> {
     (
         identifier(),
@@ -1606,16 +1622,7 @@ proptest! {
         insert in "[<>&;\"'/=\\[\\]{}#x0-9A-Z.!-]{0,4}",
         remove in 0usize..6,
     ) {
-        let mut text = source.to_string();
-        let mut start = at.index(text.len());
-        while !text.is_char_boundary(start) {
-            start -= 1;
-        }
-        let mut end = (start + remove).min(text.len());
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.replace_range(start..end, &insert);
+        let text = mutated(source, at, remove, &insert);
         // The common-case decoder, whenever it accepts, agrees with the full decoder.
         check_fast_path(&text);
         if let Ok(i) = decode(&text) {
@@ -2648,17 +2655,7 @@ proptest! {
         if plain && decode(&text).is_ok() {
             prop_assert!(check_compact_path(&text, &Limits::default()), "{}", text);
         }
-        let mut mutated = text.clone();
-        let mut start = at.index(mutated.len());
-        while !mutated.is_char_boundary(start) {
-            start -= 1;
-        }
-        let mut end = (start + remove).min(mutated.len());
-        while !mutated.is_char_boundary(end) {
-            end -= 1;
-        }
-        mutated.replace_range(start..end, &insert);
-        assert_compact_agrees(&mutated);
+        assert_compact_agrees(&mutated(&text, at, remove, &insert));
     }
 
     /// Generated instances in the compact encoding: scalar ones without references are

@@ -3,7 +3,7 @@
 //! sequence (for the raw rate with no harness). No timing logic lives here.
 #![allow(dead_code)]
 
-use poolcheck::harness::{run_sequence, strategy, RuleStats};
+use poolcheck::harness::{run_sequence, run_sequence_verdict, strategy, RuleFilter, RuleStats};
 use poolcheck::model::Operation;
 use poolcheck::mutants;
 use poolcheck::spec::Profile;
@@ -80,4 +80,28 @@ pub fn replay_raw_one(service: &mut dyn PoolService, recorded: &Recorded) -> usi
         }
     }
     made
+}
+
+/// Run every sequence as `harness::check` runs a case (`run_sequence_verdict`, no step
+/// records). Returns how many sequences failed (to keep the work observable).
+pub fn verdict_pass(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    sequences: &[Vec<Operation>],
+) -> usize {
+    sequences
+        .iter()
+        .filter(|ops| {
+            run_sequence_verdict(
+                service,
+                profile,
+                ops,
+                &mut RuleStats::default(),
+                &RuleFilter::all(),
+            )
+            .expect("runs")
+            .failure
+            .is_some()
+        })
+        .count()
 }

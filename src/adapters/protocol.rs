@@ -265,18 +265,8 @@ pub fn write_request(line: &mut Vec<u8>, id: u64, request: Outgoing<'_>) {
     line.push(b'\n');
 }
 
-fn write_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+fn write_u64(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(crate::codec::decimal(n, &mut [0u8; 20]).as_bytes());
 }
 
 fn write_json_strs<'a>(out: &mut Vec<u8>, texts: impl Iterator<Item = &'a str>) {

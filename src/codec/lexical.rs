@@ -334,3 +334,18 @@ pub(crate) fn check_value(cim_type: CimType, text: &str) -> Result<(), String> {
         _ => check_integer(cim_type, text).map(|_| ()),
     }
 }
+
+/// `value` in decimal, as `value.to_string()` writes it, in `digits` (no allocation).
+pub(crate) fn decimal(value: u64, digits: &mut [u8; 20]) -> &str {
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&digits[at..]).expect("ASCII digits")
+}

@@ -109,6 +109,8 @@ pub use string_list::{Iter as StringListIter, StringList};
 pub use typed::{AllocationSettingData, PoolSettingData};
 pub use xml::event_reader;
 
+pub(crate) use lexical::decimal;
+
 use serde::{Deserialize, Serialize};
 
 /// The text encodings of an embedded instance: two CIM-XML shapes and MOF.

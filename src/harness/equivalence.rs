@@ -113,25 +113,30 @@ impl Decoded {
 
     /// Exactly [`reencode`]`(text, encoding)`.
     fn reencode(&mut self, text: &str, encoding: Encoding) -> String {
-        if !self.entries.contains_key(text) {
-            if self.entries.len() >= Self::LIMIT {
-                self.entries.clear();
-            }
-            let instance = decode(text).ok().map(retyped);
-            self.entries.insert(
-                text.to_string(),
-                Reencoded {
-                    instance,
-                    encoded: Default::default(),
-                },
-            );
+        if let Some(entry) = self.entries.get_mut(text) {
+            return entry.reencode(text, encoding);
         }
-        let entry = self.entries.get_mut(text).expect("inserted above");
-        let Some(instance) = &entry.instance else {
+        if self.entries.len() >= Self::LIMIT {
+            self.entries.clear();
+        }
+        let mut entry = Reencoded {
+            instance: decode(text).ok().map(retyped),
+            encoded: Default::default(),
+        };
+        let out = entry.reencode(text, encoding);
+        self.entries.insert(text.to_string(), entry);
+        out
+    }
+}
+
+impl Reencoded {
+    /// `text` (this entry's) re-encoded as `encoding`, made once per rendition.
+    fn reencode(&mut self, text: &str, encoding: Encoding) -> String {
+        let Some(instance) = &self.instance else {
             return text.to_string();
         };
         match RENDITIONS.iter().position(|e| *e == encoding) {
-            Some(at) => entry.encoded[at]
+            Some(at) => self.encoded[at]
                 .get_or_insert_with(|| encode(instance, encoding))
                 .clone(),
             None => encode(instance, encoding),

@@ -116,21 +116,7 @@ fn set_text(property: &mut Property, value: &str) {
 /// Set a scalar property's value to `value` in decimal, as `to_string` writes it (reusing
 /// its text's buffer).
 fn set_number(property: &mut Property, value: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = value;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    set_text(
-        property,
-        std::str::from_utf8(&digits[at..]).expect("ASCII digits"),
-    );
+    set_text(property, crate::codec::decimal(value, &mut [0u8; 20]));
 }
 
 /// Set an array property's elements (reusing their buffers).
@@ -488,6 +474,16 @@ mod tests {
         instance
     }
 
+    /// A template's encoders write what `encode` writes for its instance.
+    fn assert_encodes_as_encode(template: &mut Template) {
+        for encoding in [Encoding::CimXml, Encoding::Mof] {
+            assert_eq!(
+                template.encode(encoding),
+                encode(&template.instance, encoding)
+            );
+        }
+    }
+
     #[test]
     fn a_reused_scratch_builds_what_a_fresh_instance_would() {
         let mut scratch = Scratch::default();
@@ -516,12 +512,7 @@ mod tests {
                     };
                     let template = allocation(&mut scratch, &a, dialect);
                     assert_eq!(&template.instance, &built_allocation(&a, class));
-                    for encoding in [Encoding::CimXml, Encoding::Mof] {
-                        assert_eq!(
-                            template.encode(encoding),
-                            encode(&template.instance, encoding)
-                        );
-                    }
+                    assert_encodes_as_encode(template);
                     let settings = PoolSettings {
                         resource_type: a.resource_type,
                         resource_subtype: a.resource_subtype.clone(),
@@ -534,12 +525,7 @@ mod tests {
                     };
                     let template = pool_settings(&mut scratch, &settings, dialect);
                     assert_eq!(&template.instance, &built_settings(&settings, class));
-                    for encoding in [Encoding::CimXml, Encoding::Mof] {
-                        assert_eq!(
-                            template.encode(encoding),
-                            encode(&template.instance, encoding)
-                        );
-                    }
+                    assert_encodes_as_encode(template);
                 }
             }
         }
