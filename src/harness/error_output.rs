@@ -11,7 +11,10 @@
 //! What it refuses to know: the wording. Messages are for people; the check asks only that one
 //! is there, decodes, and names the parameter — never what else it says.
 
+use std::cell::RefCell;
+
 use crate::codec::{self, Instance};
+use crate::model::fxhash::FxHashMap;
 use crate::model::step::StepKind;
 use crate::model::Step;
 use crate::spec::profile::ErrorOutput;
@@ -41,17 +44,18 @@ pub(crate) fn unhelpful(
             ))
         }
     };
-    let decoded;
-    let message: &str = match kind {
-        ErrorOutput::Text => text.trim(),
-        ErrorOutput::CimError => match cim_error_message(text) {
-            Ok(message) => {
-                decoded = message;
-                decoded.trim()
-            }
-            Err(why) => return Some(why),
-        },
-    };
+    match kind {
+        ErrorOutput::Text => judge_message(text, broken),
+        ErrorOutput::CimError => with_cim_error_message(text, |decoded| match decoded {
+            Ok(message) => judge_message(message, broken),
+            Err(why) => Some(why.clone()),
+        }),
+    }
+}
+
+/// Why a message (untrimmed) does not say what was wrong, or `None` when it does.
+fn judge_message(message: &str, broken: Option<&str>) -> Option<String> {
+    let message = message.trim();
     if message.is_empty() {
         return Some("the Error output's message is empty".into());
     }
@@ -62,6 +66,37 @@ pub(crate) fn unhelpful(
         )),
         _ => None,
     }
+}
+
+/// How many `Error` texts [`with_cim_error_message`] remembers per thread before it starts
+/// afresh (an implementation's refusals repeat a few dozen texts).
+const REMEMBERED_TEXTS: usize = 256;
+
+thread_local! {
+    /// [`cim_error_message`]'s answers for the texts this thread has judged.
+    static MESSAGES: RefCell<FxHashMap<String, Result<String, String>>> =
+        RefCell::new(FxHashMap::default());
+}
+
+/// `then(&cim_error_message(text))`, decoding each text once per thread (a pure function of
+/// the text, so remembering its answer changes nothing).
+fn with_cim_error_message<R>(text: &str, then: impl FnOnce(&Result<String, String>) -> R) -> R {
+    MESSAGES.with(|messages| {
+        let Ok(mut messages) = messages.try_borrow_mut() else {
+            return then(&cim_error_message(text));
+        };
+        if let Some(known) = messages.get(text) {
+            return then(known);
+        }
+        if messages.len() >= REMEMBERED_TEXTS {
+            messages.clear();
+        }
+        then(
+            messages
+                .entry(text.to_string())
+                .or_insert_with(|| cim_error_message(text)),
+        )
+    })
 }
 
 /// The `Message` of an embedded `CIM_Error` (untrimmed), or why the text is not one. Decoded
@@ -222,5 +257,48 @@ mod tests {
         assert!(unhelpful(ErrorOutput::Text, &unnamed, Some("PoolSettings")).is_some());
         // No broken instance: any non-empty message will do.
         assert_eq!(unhelpful(ErrorOutput::Text, &unnamed, None), None);
+    }
+
+    #[test]
+    fn a_remembered_text_is_judged_as_it_was_first() {
+        let texts: Vec<ParamValue> = vec![
+            cim_error("CIM_Error", "PoolSettings: truncated", Encoding::CimXml),
+            cim_error("CIM_Error", "something was wrong", Encoding::Mof),
+            cim_error("CIM_Job", "PoolSettings", Encoding::CimXml),
+            cim_error("CIM_Error", " ", Encoding::WmiDtd20),
+            ParamValue::String("xyzzy".into()),
+        ];
+        // The answer computed afresh, then the same texts again and again in another order:
+        // the answers never change, whichever text came before.
+        let fresh = |text: &ParamValue, broken| {
+            let ParamValue::String(text) = text else {
+                unreachable!("every text is a string")
+            };
+            match cim_error_message(text) {
+                Ok(message) => judge_message(&message, broken),
+                Err(why) => Some(why),
+            }
+        };
+        for round in 0..3 {
+            for (i, text) in texts
+                .iter()
+                .enumerate()
+                .cycle()
+                .skip(round)
+                .take(texts.len())
+            {
+                for broken in [None, Some("PoolSettings")] {
+                    let ret = reply(Some(text.clone()));
+                    assert_eq!(
+                        unhelpful(ErrorOutput::CimError, &ret, broken),
+                        fresh(text, broken),
+                        "text {i}, round {round}"
+                    );
+                }
+            }
+        }
+        assert!(fresh(&texts[0], Some("PoolSettings")).is_none());
+        assert!(fresh(&texts[1], Some("PoolSettings")).is_some());
+        assert!(fresh(&texts[4], None).is_some());
     }
 }

@@ -49,11 +49,49 @@ pub(crate) fn misplaced(instances: &Instances, what: Named, path: &ObjectPath) -
     }
 }
 
+/// [`misplaced`], remembering for each kind of reference the last model path (the text before
+/// the keys) that was in place: every reference of one implementation usually shares it, and
+/// the verdict depends on nothing else ([`split`] reads only that part).
+#[derive(Debug, Default)]
+pub(crate) struct Placement {
+    /// Per [`Named`], the model path of the last reference found in place.
+    in_place: [String; 3],
+}
+
+impl Placement {
+    /// Exactly `misplaced(instances, what, path)`.
+    pub(crate) fn misplaced(
+        &mut self,
+        instances: &Instances,
+        what: Named,
+        path: &ObjectPath,
+    ) -> Option<String> {
+        let head = model_path(path.as_str());
+        let known = &mut self.in_place[what as usize];
+        if !known.is_empty() && known == head {
+            return None;
+        }
+        let why = misplaced(instances, what, path);
+        if why.is_none() {
+            known.clear();
+            known.push_str(head);
+        }
+        why
+    }
+}
+
+/// The model path of a reference: up to its first `.` (keys) or `=` (a bare key value or
+/// `=@`); host and namespace names hold neither, class names never.
+fn model_path(text: &str) -> &str {
+    match text.bytes().position(|b| b == b'.' || b == b'=') {
+        Some(end) => &text[..end],
+        None => text,
+    }
+}
+
 /// The namespace (if the reference names one) and the class name of a reference.
 fn split(text: &str) -> (Option<&str>, &str) {
-    // The model path ends at the first `.` (keys) or `=` (a bare key value or `=@`); host and
-    // namespace names hold neither, class names never.
-    let head = text.find(['.', '=']).map_or(text, |end| &text[..end]);
+    let head = model_path(text);
     let Some(colon) = head.rfind(':') else {
         return (None, head);
     };
@@ -155,5 +193,38 @@ mod tests {
         let path = ObjectPath(r#"\\H\elsewhere:Other.I="1""#.into());
         assert_eq!(misplaced(&none, Named::Pool, &path), None);
         assert_eq!(misplaced(&none, Named::Job, &path), None);
+    }
+
+    #[test]
+    fn the_memo_answers_what_misplaced_answers_in_any_order() {
+        let paths = [
+            r#"\\H\root\virtualization\v2:Msvm_ResourcePool.InstanceID="1""#,
+            r#"\\H\root\virtualization\v2:Msvm_ResourcePool.InstanceID="2.x=y""#,
+            r#"\\H\root\cimv2:Msvm_ResourcePool.InstanceID="1""#,
+            r#"\\H\root\virtualization\v2:Msvm_ConcreteJob.InstanceID="1""#,
+            r#"Msvm_ResourcePool.InstanceID="3""#,
+            r#"Msvm_ResourcePool=@"#,
+            "Msvm_ResourcePool",
+            "",
+        ];
+        let mut memo = Placement::default();
+        // Every path after every other, for every kind: a remembered path never hides a
+        // misplaced one, and one misplaced reference is not remembered as in place.
+        for round in 0..2 {
+            for (i, first) in paths.iter().enumerate() {
+                for second in paths.iter().skip(i * round) {
+                    for what in [Named::Pool, Named::Job, Named::Affected] {
+                        for text in [first, second] {
+                            let path = ObjectPath((*text).into());
+                            assert_eq!(
+                                memo.misplaced(&instances(), what, &path),
+                                misplaced(&instances(), what, &path),
+                                "{what:?} {text}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }

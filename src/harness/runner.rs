@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::error_output::{broken_parameter, unhelpful};
-use super::placement::{misplaced, Named};
+use super::placement::{Named, Placement};
 use super::render::render_reusing;
 use super::scope::{tolerance, RuleFilter, Tolerance};
 use super::stats::RuleStats;
@@ -214,6 +214,7 @@ fn run_once_from(
         pending,
         incremental,
         breach: None,
+        placement: Placement::default(),
     };
     let mut model = model;
     let mut steps = Vec::with_capacity(if records == Records::Keep {
@@ -264,6 +265,8 @@ struct Lockstep<'a> {
     incremental: bool,
     /// Set when a change report disagreed with a full snapshot.
     breach: Option<String>,
+    /// ID-005's memory of the references found in place.
+    placement: Placement,
 }
 
 /// What the sequence needs to know of a step, with or without its record.
@@ -340,7 +343,7 @@ impl Lockstep<'_> {
             for (name, what) in [("Pool", Named::Pool), ("Job", Named::Job)] {
                 if let Some(path) = ret.out_reference(name) {
                     placed = true;
-                    if let Some(why) = misplaced(instances, what, path) {
+                    if let Some(why) = self.placement.misplaced(instances, what, path) {
                         charge("ID-005", why);
                     }
                 }
@@ -392,7 +395,10 @@ impl Lockstep<'_> {
         if let (Some(instances), Some(last)) = (&self.profile.instances, polls.last()) {
             for element in &last.affected_elements {
                 placed = true;
-                if let Some(why) = misplaced(instances, Named::Affected, element) {
+                if let Some(why) = self
+                    .placement
+                    .misplaced(instances, Named::Affected, element)
+                {
                     charge("ID-005", why);
                 }
             }
