@@ -324,6 +324,13 @@ impl ShapeEncoder {
         if !self.fits(instance) {
             return encode(instance, self.encoding);
         }
+        self.encode_fitting(instance)
+    }
+
+    /// [`ShapeEncoder::encode`] of an instance known to [fit](ShapeEncoder::fits): the one the
+    /// encoder was made from, or one whose values alone changed since.
+    pub(crate) fn encode_fitting(&self, instance: &Instance) -> String {
+        debug_assert!(self.fits(instance), "the instance has the encoder's shape");
         let values: usize = self.frames.iter().map(|(a, b)| a.len() + b.len()).sum();
         let mut out = String::with_capacity(self.head.len() + values + 64 * self.frames.len());
         out.push_str(&self.head);

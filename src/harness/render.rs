@@ -32,7 +32,8 @@ pub fn render_reusing(step: &Step, dialect: Dialect) -> MethodCall {
 /// step to the next. The result of [`render_with`] does not depend on it.
 #[derive(Debug, Default)]
 pub struct Scratch {
-    templates: Vec<Template>,
+    /// By [`ShapeKey`]: the instance of that shape, once one was rendered.
+    templates: Vec<Option<Template>>,
 }
 
 /// An instance of one shape, and its encoders (made when first needed): only the values of
@@ -52,11 +53,12 @@ impl Template {
             Encoding::Mof => 1,
             Encoding::WmiDtd20 => return encode(&self.instance, encoding),
         };
+        // The encoders are made from this instance, whose values alone change.
         let instance = &self.instance;
         match &mut self.encoders[slot] {
-            Some(encoder) => encoder.encode(instance),
+            Some(encoder) => encoder.encode_fitting(instance),
             empty => match ShapeEncoder::new(instance, encoding) {
-                Some(encoder) => empty.insert(encoder).encode(instance),
+                Some(encoder) => empty.insert(encoder).encode_fitting(instance),
                 None => encode(instance, encoding),
             },
         }
@@ -66,40 +68,67 @@ impl Template {
 /// One property of an instance to build: name, type, whether an array.
 type Shape = (&'static str, CimType, bool);
 
+/// Names one shape of embedded instance the renderer builds: which instance (PoolSettings or
+/// an allocation), the dialect, and which optional properties it has. Equal keys, equal
+/// class and properties.
+#[derive(Clone, Copy, Debug)]
+struct ShapeKey(usize);
+
+impl ShapeKey {
+    /// PoolSettings: 0..8 (dialect and two optional properties).
+    fn settings(dialect: Dialect, resource_type: bool, element_name: bool) -> ShapeKey {
+        ShapeKey(
+            usize::from(dialect == Dialect::Cim)
+                | usize::from(resource_type) << 1
+                | usize::from(element_name) << 2,
+        )
+    }
+
+    /// An allocation: 8..40 (dialect and three optional properties; the HostResource array
+    /// is there exactly when the Reservation is not).
+    fn allocation(dialect: Dialect, resource_type: bool, reservation: bool, limit: bool) -> Self {
+        ShapeKey(
+            8 + (usize::from(dialect == Dialect::Cim)
+                | usize::from(resource_type) << 1
+                | usize::from(reservation) << 2
+                | usize::from(limit) << 3),
+        )
+    }
+}
+
 impl Scratch {
-    /// An instance of `class` with these properties in this order (values left from before).
-    fn template(&mut self, class: &str, shape: &[Shape]) -> &mut Template {
-        let fits = |t: &Template| {
-            let i = &t.instance;
-            i.class_name == class
-                && i.properties.len() == shape.len()
-                && i.properties
+    /// The instance of shape `key` — of `class`, with these properties in this order (values
+    /// left from before).
+    fn template(&mut self, key: ShapeKey, class: &str, shape: &[Shape]) -> &mut Template {
+        if self.templates.len() <= key.0 {
+            self.templates.resize_with(key.0 + 1, || None);
+        }
+        let template = self.templates[key.0].get_or_insert_with(|| Template {
+            instance: Instance {
+                class_name: class.to_string(),
+                properties: shape
                     .iter()
-                    .zip(shape)
-                    .all(|(p, (name, _, _))| p.name == *name)
-        };
-        let at = match self.templates.iter().position(fits) {
-            Some(at) => at,
-            None => {
-                self.templates.push(Template {
-                    instance: Instance {
-                        class_name: class.to_string(),
-                        properties: shape
-                            .iter()
-                            .map(|&(name, cim_type, is_array)| Property {
-                                name: name.to_string(),
-                                cim_type,
-                                is_array,
-                                value: PropertyValue::Null,
-                            })
-                            .collect(),
-                    },
-                    encoders: [None, None],
-                });
-                self.templates.len() - 1
-            }
-        };
-        &mut self.templates[at]
+                    .map(|&(name, cim_type, is_array)| Property {
+                        name: name.to_string(),
+                        cim_type,
+                        is_array,
+                        value: PropertyValue::Null,
+                    })
+                    .collect(),
+            },
+            encoders: [None, None],
+        });
+        debug_assert!(
+            template.instance.class_name == class
+                && template.instance.properties.len() == shape.len()
+                && template.instance.properties.iter().zip(shape).all(
+                    |(p, &(name, cim_type, is_array))| p.name == name
+                        && p.cim_type == cim_type
+                        && p.is_array == is_array
+                ),
+            "one shape key, one shape"
+        );
+        template
     }
 }
 
@@ -367,7 +396,12 @@ fn pool_settings<'a>(
         shape[n] = ("ElementName", CimType::String, false);
         n += 1;
     }
-    let template = scratch.template(class, &shape[..n]);
+    let key = ShapeKey::settings(
+        dialect,
+        settings.resource_type.is_some(),
+        settings.element_name.is_some(),
+    );
+    let template = scratch.template(key, class, &shape[..n]);
     let mut properties = template.instance.properties.iter_mut();
     let mut next = || properties.next().expect("the shape has this property");
     set_text(next(), &settings.pool_id);
@@ -408,7 +442,13 @@ fn allocation<'a>(scratch: &'a mut Scratch, a: &Allocation, dialect: Dialect) ->
         shape[n] = ("HostResource", CimType::String, true);
         n += 1;
     }
-    let template = scratch.template(class, &shape[..n]);
+    let key = ShapeKey::allocation(
+        dialect,
+        a.resource_type.is_some(),
+        a.reservation.is_some(),
+        a.limit.is_some(),
+    );
+    let template = scratch.template(key, class, &shape[..n]);
     let mut properties = template.instance.properties.iter_mut();
     let mut next = || properties.next().expect("the shape has this property");
     set_text(next(), &a.pool_id);
