@@ -35,17 +35,14 @@ pub fn check_pools(
     primordial: bool,
 ) -> Vec<Violation> {
     let mut out = Vec::new();
-    let kind_of = |pool: &PoolView| -> Option<ResourceKind> {
-        profile
-            .resource_types
-            .iter()
-            .find(|t| {
-                t.resource_type == pool.resource_type && t.resource_subtype == pool.resource_subtype
-            })
-            .map(|t| t.kind)
-    };
-    let pools: Vec<&PoolView> = paths.iter().filter_map(|p| host.pool(p)).collect();
-    for pool in &pools {
+    // Each pool with the kind of its type (none for a type the profile does not know), found
+    // once for the rules below.
+    let pools: Vec<(&PoolView, Option<ResourceKind>)> = paths
+        .iter()
+        .filter_map(|p| host.pool(p))
+        .map(|pool| (pool, kind_of(profile, pool)))
+        .collect();
+    for (pool, _) in &pools {
         if pool.reserved > pool.capacity {
             out.push(violation(
                 "CAP-001",
@@ -56,15 +53,16 @@ pub fn check_pools(
             ));
         }
     }
-    for pool in &pools {
-        let Some(kind) = kind_of(pool) else { continue };
-        let holdings = host
-            .children_of(&pool.path)
-            .flat_map(|child| child.allocations.iter().filter(|a| a.parent == pool.path));
+    for &(pool, kind) in &pools {
+        let Some(kind) = kind else { continue };
         let expected = match kind {
             ResourceKind::Quantity => host.held_quantity(&pool.path),
             _ => {
-                let held: Vec<&String> = holdings.flat_map(|a| a.host_resources.iter()).collect();
+                let held: Vec<&String> = host
+                    .children_of(&pool.path)
+                    .flat_map(|child| child.allocations.iter().filter(|a| a.parent == pool.path))
+                    .flat_map(|a| a.host_resources.iter())
+                    .collect();
                 pool.host_resources
                     .iter()
                     .filter(|own| held.iter().any(|h| covers(kind, own, h)))
@@ -81,8 +79,8 @@ pub fn check_pools(
             ));
         }
     }
-    for pool in &pools {
-        let Some(kind) = kind_of(pool) else { continue };
+    for &(pool, kind) in &pools {
+        let Some(kind) = kind else { continue };
         for allocation in &pool.allocations {
             match host.pool(&allocation.parent) {
                 None => out.push(violation(
@@ -122,11 +120,11 @@ pub fn check_pools(
             }
         }
     }
-    for pool in pools
+    for &(pool, kind) in pools
         .iter()
-        .filter(|p| !p.primordial && !p.allocations.is_empty())
+        .filter(|(p, _)| !p.primordial && !p.allocations.is_empty())
     {
-        let Some(kind) = kind_of(pool) else { continue };
+        let Some(kind) = kind else { continue };
         let (capacity, resources) = match kind {
             ResourceKind::Quantity => (
                 pool.allocations
@@ -152,7 +150,7 @@ pub fn check_pools(
         }
     }
     let mut keys = BTreeSet::new();
-    for pool in &pools {
+    for (pool, _) in &pools {
         if host.id_count(pool) > 1
             && keys.insert((
                 pool.resource_type,
@@ -194,6 +192,17 @@ pub fn check_pools(
         }
     }
     out
+}
+
+/// The kind of a pool's type, if the profile knows the type.
+fn kind_of(profile: &Profile, pool: &PoolView) -> Option<ResourceKind> {
+    profile
+        .resource_types
+        .iter()
+        .find(|t| {
+            t.resource_type == pool.resource_type && t.resource_subtype == pool.resource_subtype
+        })
+        .map(|t| t.kind)
 }
 
 /// Whether two lists hold the same host resources once sorted (without copying them when
