@@ -16,6 +16,13 @@ use crate::sut::{ObjectPath, PoolView, Snapshot, SnapshotDelta};
 #[derive(Clone, Debug, Default)]
 pub struct ObservedHost {
     pools: FxHashMap<ObjectPath, PoolView>,
+    index: Indexes,
+}
+
+/// What the observed host's pools are indexed by, kept apart from the pools so that a pool can
+/// be re-indexed while it is held in place.
+#[derive(Clone, Debug, Default)]
+struct Indexes {
     /// Parent path → the pools holding an allocation from it.
     children: FxHashMap<ObjectPath, BTreeSet<ObjectPath>>,
     /// Parent path → the sum of the quantities the pools holding from it report.
@@ -88,7 +95,8 @@ impl ObservedHost {
 
     /// The pools holding an allocation from `parent`, in path order.
     pub fn children_of<'a>(&'a self, parent: &ObjectPath) -> impl Iterator<Item = &'a PoolView> {
-        self.children
+        self.index
+            .children
             .get(parent)
             .into_iter()
             .flatten()
@@ -97,13 +105,13 @@ impl ObservedHost {
 
     /// The sum of the quantities held from `parent`, saturated to u64 (O(1)).
     pub fn held_quantity(&self, parent: &ObjectPath) -> u64 {
-        let sum = self.held_quantity.get(parent).copied().unwrap_or(0);
+        let sum = self.index.held_quantity.get(parent).copied().unwrap_or(0);
         u64::try_from(sum).unwrap_or(u64::MAX)
     }
 
     /// How many pools carry this (type, subtype, PoolID).
     pub fn id_count(&self, pool: &PoolView) -> u32 {
-        self.ids.get(id_key(pool))
+        self.index.ids.get(id_key(pool))
     }
 
     /// The primordial pools of one type, in path order.
@@ -117,7 +125,8 @@ impl ObservedHost {
         resource_type: u16,
         subtype: &str,
     ) -> impl Iterator<Item = &'a PoolView> + 'a {
-        self.primordial
+        self.index
+            .primordial
             .get(IdKey::find(&(u64::from(resource_type), subtype, "")))
             .into_iter()
             .flatten()
@@ -130,8 +139,10 @@ impl ObservedHost {
             duplicates: duplicate_paths(&snapshot.pools),
             ..Update::default()
         };
-        // Nothing can be gone from an empty host (the first snapshot of every sequence).
+        // Nothing can be gone from an empty host (the first snapshot of every sequence), which
+        // is sized for the snapshot at once.
         let gone: Vec<ObjectPath> = if self.pools.is_empty() {
+            self.pools.reserve(snapshot.pools.len());
             Vec::new()
         } else {
             let reported: FxHashSet<&ObjectPath> =
@@ -171,87 +182,74 @@ impl ObservedHost {
     }
 
     fn upsert(&mut self, view: PoolView, update: &mut Update) {
-        if let Some(old) = self.pools.get_mut(&view.path) {
-            if *old == view {
-                return;
-            }
-            if same_index_entries(old, &view) {
-                // Nothing an index holds changed (parents and what is held from them, type,
-                // subtype, PoolID, primordial): the view is replaced where it is, found once,
-                // and what the update says is what a removal and re-insertion would say.
-                update.primordial_touched |= old.primordial;
-                add_all(
-                    &mut update.affected,
-                    old.allocations.iter().map(|a| &a.parent),
-                );
-                if old.host_resources != view.host_resources {
-                    if let Some(children) = self.children.get(&old.path) {
-                        add_all(&mut update.affected, children.iter());
-                    }
-                }
-                add(&mut update.touched, &old.path);
-                add(&mut update.affected, &old.path);
-                *old = view;
-                return;
-            }
-        }
-        // The map's own key is kept when the pool was there already.
-        let (path, old) = match self.pools.remove_entry(&view.path) {
-            Some((path, old)) => (path, Some(old)),
-            None => (view.path.clone(), None),
-        };
-        if let Some(old) = &old {
-            self.unindex(old);
-        }
-        let structural = match &old {
-            None => true,
-            Some(old) => {
-                old.resource_type != view.resource_type
-                    || old.resource_subtype != view.resource_subtype
-                    || old.host_resources != view.host_resources
-            }
-        };
-        if let Some(old) = &old {
-            update.primordial_touched |= old.primordial;
+        let Some(old) = self.pools.get_mut(&view.path) else {
+            // A new pool: its parents and any pools already holding from its path are affected.
+            update.primordial_touched |= view.primordial;
             add_all(
                 &mut update.affected,
-                old.allocations.iter().map(|a| &a.parent),
+                view.allocations.iter().map(|a| &a.parent),
             );
+            if let Some(children) = self.index.children.get(&view.path) {
+                add_all(&mut update.affected, children.iter());
+            }
+            self.index.add(&view);
+            add(&mut update.touched, &view.path);
+            add(&mut update.affected, &view.path);
+            self.pools.insert(view.path.clone(), view);
+            return;
+        };
+        if *old == view {
+            return;
         }
-        update.primordial_touched |= view.primordial;
+        // The view is replaced where it is (the map's key kept, found once); what the update
+        // says is what a removal and re-insertion would say.
+        update.primordial_touched |= old.primordial || view.primordial;
         add_all(
             &mut update.affected,
-            view.allocations.iter().map(|a| &a.parent),
+            old.allocations.iter().map(|a| &a.parent),
         );
+        if !same_index_entries(old, &view) {
+            self.index.remove(old);
+            self.index.add(&view);
+            add_all(
+                &mut update.affected,
+                view.allocations.iter().map(|a| &a.parent),
+            );
+        }
+        let structural = old.resource_type != view.resource_type
+            || old.resource_subtype != view.resource_subtype
+            || old.host_resources != view.host_resources;
         if structural {
-            if let Some(children) = self.children.get(&path) {
+            if let Some(children) = self.index.children.get(&old.path) {
                 add_all(&mut update.affected, children.iter());
             }
         }
-        self.index(&view);
-        add(&mut update.touched, &path);
-        add(&mut update.affected, &path);
-        self.pools.insert(path, view);
+        add(&mut update.touched, &old.path);
+        add(&mut update.affected, &old.path);
+        *old = view;
     }
 
     fn delete(&mut self, path: &ObjectPath, update: &mut Update) {
         let Some(old) = self.pools.remove(path) else {
             return;
         };
-        self.unindex(&old);
+        self.index.remove(&old);
         update.primordial_touched |= old.primordial;
         add_all(
             &mut update.affected,
             old.allocations.iter().map(|a| &a.parent),
         );
-        if let Some(children) = self.children.get(path) {
+        if let Some(children) = self.index.children.get(path) {
             add_all(&mut update.affected, children.iter());
         }
         add(&mut update.touched, path);
         add(&mut update.affected, path);
     }
+}
 
-    fn index(&mut self, view: &PoolView) {
+impl Indexes {
+    /// Index a pool's view.
+    fn add(&mut self, view: &PoolView) {
         for allocation in &view.allocations {
             // Keys are cloned only when they first appear.
             match self.children.get_mut(&allocation.parent) {
@@ -297,7 +295,7 @@ impl ObservedHost {
     }
 
     /// Remove a pool's view from the indexes.
-    fn unindex(&mut self, old: &PoolView) {
+    fn remove(&mut self, old: &PoolView) {
         let path = &old.path;
         for allocation in &old.allocations {
             if let Some(set) = self.children.get_mut(&allocation.parent) {
