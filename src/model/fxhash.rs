@@ -182,20 +182,30 @@ impl IdCounts {
         self.0.get(IdKey::find(&key)).copied().unwrap_or(0)
     }
 
-    pub fn increment(&mut self, key: (u64, &str, &str)) {
+    /// Count one more; returns the new count.
+    pub fn increment(&mut self, key: (u64, &str, &str)) -> u32 {
         match self.0.get_mut(IdKey::find(&key)) {
-            Some(count) => *count += 1,
+            Some(count) => {
+                *count += 1;
+                *count
+            }
             None => {
                 self.0.insert(IdKey::new(key.0, key.1, key.2), 1);
+                1
             }
         }
     }
 
-    /// A key whose count drops to zero is kept: a pool that changes is unindexed and indexed
-    /// again under the same key, which then costs no allocation.
-    pub fn decrement(&mut self, key: (u64, &str, &str)) {
-        if let Some(count) = self.0.get_mut(IdKey::find(&key)) {
-            *count = count.saturating_sub(1);
+    /// Count one less; returns the new count. A key whose count drops to zero is kept: a pool
+    /// that changes is unindexed and indexed again under the same key, which then costs no
+    /// allocation.
+    pub fn decrement(&mut self, key: (u64, &str, &str)) -> u32 {
+        match self.0.get_mut(IdKey::find(&key)) {
+            Some(count) => {
+                *count = count.saturating_sub(1);
+                *count
+            }
+            None => 0,
         }
     }
 }

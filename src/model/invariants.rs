@@ -150,7 +150,8 @@ pub fn check_pools(
         }
     }
     let mut keys = BTreeSet::new();
-    for (pool, _) in &pools {
+    // Nothing to look up when no PoolID is shared anywhere on the host (the usual case).
+    for (pool, _) in pools.iter().filter(|_| host.shares_a_pool_id()) {
         if host.id_count(pool) > 1
             && keys.insert((
                 pool.resource_type,

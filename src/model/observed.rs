@@ -29,6 +29,8 @@ struct Indexes {
     held_quantity: FxHashMap<ObjectPath, u128>,
     /// (ResourceType, ResourceSubType, PoolID) → how many pools carry it.
     ids: IdCounts,
+    /// How many of those are carried by more than one pool.
+    shared_ids: usize,
     /// (ResourceType, ResourceSubType, "") → its primordial pools.
     primordial: FxHashMap<IdKey, BTreeSet<ObjectPath>>,
 }
@@ -112,6 +114,11 @@ impl ObservedHost {
     /// How many pools carry this (type, subtype, PoolID).
     pub fn id_count(&self, pool: &PoolView) -> u32 {
         self.index.ids.get(id_key(pool))
+    }
+
+    /// Whether any (type, subtype, PoolID) is carried by more than one pool (O(1)).
+    pub fn shares_a_pool_id(&self) -> bool {
+        self.index.shared_ids > 0
     }
 
     /// The primordial pools of one type, in path order.
@@ -273,7 +280,9 @@ impl Indexes {
                 }
             }
         }
-        self.ids.increment(id_key(view));
+        if self.ids.increment(id_key(view)) == 2 {
+            self.shared_ids += 1;
+        }
         if view.primordial {
             let key = (
                 u64::from(view.resource_type),
@@ -311,7 +320,9 @@ impl Indexes {
                 }
             }
         }
-        self.ids.decrement(id_key(old));
+        if self.ids.decrement(id_key(old)) == 1 {
+            self.shared_ids -= 1;
+        }
         if old.primordial {
             let key = (
                 u64::from(old.resource_type),
