@@ -211,7 +211,7 @@ fn run_once_from(
         filter,
         modes: BTreeMap::new(),
         observed,
-        pending,
+        pending: Some(pending),
         incremental,
         breach: None,
         placement: Placement::default(),
@@ -260,7 +260,7 @@ struct Lockstep<'a> {
     /// The implementation's host as its snapshots (or change reports) showed it.
     observed: ObservedHost,
     /// Pools still to compare at the next checked step (the whole first snapshot).
-    pending: Update,
+    pending: Option<Update>,
     /// Whether steps are checked on `changes()` reports instead of full snapshots.
     incremental: bool,
     /// Set when a change report disagreed with a full snapshot.
@@ -727,11 +727,13 @@ impl Lockstep<'_> {
                 return (out, None);
             }
         };
-        update.absorb(std::mem::take(&mut self.pending));
+        if let Some(pending) = self.pending.take() {
+            update.absorb(pending);
+        }
         out.extend(invariants::check_pools(
             self.profile,
             &self.observed,
-            &update.affected,
+            update.affected(),
             update.primordial_touched,
         ));
         let via_job = matches!(

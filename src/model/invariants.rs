@@ -23,22 +23,22 @@ pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
     check_pools(profile, &host, &all, true)
 }
 
-/// Check the invariants of the pools in `paths` (those a step may have affected: see
-/// [`crate::model::observed::Update::affected`]) on an observed host; the violations come in
-/// spec order, pools in path order. Costs O(those pools, their parents and children), whatever
+/// Check the invariants of the pools in `paths`, given in path order and each once (those a
+/// step may have affected: see [`crate::model::observed::Update::affected`]), on an observed
+/// host; the violations come in spec order, pools in path order. Costs O(those pools, their parents and children), whatever
 /// the size of the host. PRIM-001 is checked for every resource type of the profile when
 /// `primordial` says a primordial pool may have changed.
-pub fn check_pools(
+pub fn check_pools<'a>(
     profile: &Profile,
     host: &ObservedHost,
-    paths: &BTreeSet<ObjectPath>,
+    paths: impl IntoIterator<Item = &'a ObjectPath>,
     primordial: bool,
 ) -> Vec<Violation> {
     let mut out = Vec::new();
     // Each pool with the kind of its type (none for a type the profile does not know), found
     // once for the rules below.
     let pools: Vec<(&PoolView, Option<ResourceKind>)> = paths
-        .iter()
+        .into_iter()
         .filter_map(|p| host.pool(p))
         .map(|pool| (pool, kind_of(profile, pool)))
         .collect();

@@ -40,10 +40,10 @@ struct Indexes {
 pub struct Update {
     /// Pools created, changed or removed, in path order.
     pub touched: BTreeSet<ObjectPath>,
-    /// The pools whose invariants may have changed: the touched ones, their parents before and
-    /// after, and the children of a pool whose type or host resources changed or that was
-    /// removed.
-    pub affected: BTreeSet<ObjectPath>,
+    /// The other pools whose invariants may have changed: the parents of the touched ones
+    /// before and after, and the children of a pool whose type or host resources changed or
+    /// that was removed. Some may be touched as well; [`Update::affected`] has each once.
+    pub also_affected: BTreeSet<ObjectPath>,
     /// Paths the implementation reported more than once in one answer (each a failure: two
     /// pools cannot share an object path).
     pub duplicates: Vec<ObjectPath>,
@@ -53,10 +53,16 @@ pub struct Update {
 }
 
 impl Update {
+    /// The pools whose invariants may have changed, in path order, each once: the touched ones
+    /// and [`Update::also_affected`].
+    pub fn affected(&self) -> impl Iterator<Item = &ObjectPath> {
+        self.touched.union(&self.also_affected)
+    }
+
     /// Fold a later update into this one.
     pub fn absorb(&mut self, mut later: Update) {
         self.touched.append(&mut later.touched);
-        self.affected.append(&mut later.affected);
+        self.also_affected.append(&mut later.also_affected);
         self.duplicates.append(&mut later.duplicates);
         self.primordial_touched |= later.primordial_touched;
     }
@@ -192,16 +198,12 @@ impl ObservedHost {
         let Some(old) = self.pools.get_mut(&view.path) else {
             // A new pool: its parents and any pools already holding from its path are affected.
             update.primordial_touched |= view.primordial;
-            add_all(
-                &mut update.affected,
-                view.allocations.iter().map(|a| &a.parent),
-            );
+            update.affect(view.allocations.iter().map(|a| &a.parent));
             if let Some(children) = self.index.children.get(&view.path) {
-                add_all(&mut update.affected, children.iter());
+                update.affect(children.iter());
             }
             self.index.add(&view);
-            add(&mut update.touched, &view.path);
-            add(&mut update.affected, &view.path);
+            update.touch(&view.path);
             self.pools.insert(view.path.clone(), view);
             return;
         };
@@ -211,28 +213,21 @@ impl ObservedHost {
         // The view is replaced where it is (the map's key kept, found once); what the update
         // says is what a removal and re-insertion would say.
         update.primordial_touched |= old.primordial || view.primordial;
-        add_all(
-            &mut update.affected,
-            old.allocations.iter().map(|a| &a.parent),
-        );
+        update.affect(old.allocations.iter().map(|a| &a.parent));
         if !same_index_entries(old, &view) {
             self.index.remove(old);
             self.index.add(&view);
-            add_all(
-                &mut update.affected,
-                view.allocations.iter().map(|a| &a.parent),
-            );
+            update.affect(view.allocations.iter().map(|a| &a.parent));
         }
         let structural = old.resource_type != view.resource_type
             || old.resource_subtype != view.resource_subtype
             || old.host_resources != view.host_resources;
         if structural {
             if let Some(children) = self.index.children.get(&old.path) {
-                add_all(&mut update.affected, children.iter());
+                update.affect(children.iter());
             }
         }
-        add(&mut update.touched, &old.path);
-        add(&mut update.affected, &old.path);
+        update.touch(&old.path);
         *old = view;
     }
 
@@ -242,15 +237,11 @@ impl ObservedHost {
         };
         self.index.remove(&old);
         update.primordial_touched |= old.primordial;
-        add_all(
-            &mut update.affected,
-            old.allocations.iter().map(|a| &a.parent),
-        );
+        update.affect(old.allocations.iter().map(|a| &a.parent));
         if let Some(children) = self.index.children.get(path) {
-            add_all(&mut update.affected, children.iter());
+            update.affect(children.iter());
         }
-        add(&mut update.touched, path);
-        add(&mut update.affected, path);
+        update.touch(path);
     }
 }
 
@@ -350,16 +341,26 @@ fn same_index_entries(old: &PoolView, new: &PoolView) -> bool {
         && old.allocations == new.allocations
 }
 
+impl Update {
+    /// Record a pool as touched.
+    fn touch(&mut self, path: &ObjectPath) {
+        add(&mut self.touched, path);
+    }
+
+    /// Record pools as affected (those touched already need not be).
+    fn affect<'a>(&mut self, paths: impl Iterator<Item = &'a ObjectPath>) {
+        for path in paths {
+            if !self.touched.contains(path) {
+                add(&mut self.also_affected, path);
+            }
+        }
+    }
+}
+
 /// Insert a path into a set, cloning it only when it is not there yet.
 fn add(set: &mut BTreeSet<ObjectPath>, path: &ObjectPath) {
     if !set.contains(path) {
         set.insert(path.clone());
-    }
-}
-
-fn add_all<'a>(set: &mut BTreeSet<ObjectPath>, paths: impl Iterator<Item = &'a ObjectPath>) {
-    for path in paths {
-        add(set, path);
     }
 }
 
