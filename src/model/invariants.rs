@@ -206,9 +206,12 @@ fn kind_of(profile: &Profile, pool: &PoolView) -> Option<ResourceKind> {
         .map(|t| t.kind)
 }
 
-/// Whether two lists hold the same host resources once sorted (without copying them when
-/// both are sorted already, as the mirror's are).
+/// Whether two lists hold the same host resources once sorted (without copying them when they
+/// are equal as they stand, or both sorted already, as the mirror's are).
 fn same_resources(a: &[String], b: &[String]) -> bool {
+    if a == b {
+        return true;
+    }
     let sorted = |v: &[String]| v.windows(2).all(|w| w[0] <= w[1]);
     if sorted(a) && sorted(b) {
         return a == b;
