@@ -182,6 +182,11 @@ impl IdCounts {
         self.0.get(IdKey::find(&key)).copied().unwrap_or(0)
     }
 
+    /// Make room for `additional` more keys.
+    pub fn reserve(&mut self, additional: usize) {
+        self.0.reserve(additional);
+    }
+
     /// Count one more; returns the new count.
     pub fn increment(&mut self, key: (u64, &str, &str)) -> u32 {
         match self.0.get_mut(IdKey::find(&key)) {

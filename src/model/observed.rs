@@ -156,6 +156,7 @@ impl ObservedHost {
         // is sized for the snapshot at once.
         let gone: Vec<ObjectPath> = if self.pools.is_empty() {
             self.pools.reserve(snapshot.pools.len());
+            self.index.reserve(snapshot.pools.len());
             Vec::new()
         } else {
             let reported: FxHashSet<&ObjectPath> =
@@ -246,6 +247,14 @@ impl ObservedHost {
 }
 
 impl Indexes {
+    /// Make room for the entries of `pools` more pools (a sizing hint: the parents of a
+    /// snapshot's pools are among them, and their PoolIDs mostly distinct).
+    fn reserve(&mut self, pools: usize) {
+        self.children.reserve(pools);
+        self.held_quantity.reserve(pools);
+        self.ids.reserve(pools);
+    }
+
     /// Index a pool's view.
     fn add(&mut self, view: &PoolView) {
         for allocation in &view.allocations {
