@@ -126,6 +126,21 @@ impl Step {
     }
 }
 
+/// `prefix` and then `n` in decimal: `format!("{prefix}{n}")`, without the formatting
+/// machinery (PoolIDs and ElementNames are written on most steps).
+fn numbered(prefix: &str, n: u8) -> String {
+    let mut out = String::with_capacity(prefix.len() + 3);
+    out.push_str(prefix);
+    if n >= 100 {
+        out.push(char::from(b'0' + n / 100));
+    }
+    if n >= 10 {
+        out.push(char::from(b'0' + n / 10 % 10));
+    }
+    out.push(char::from(b'0' + n % 10));
+    out
+}
+
 /// The method an operation becomes in a dialect, or `None` when the dialect has no such method.
 pub fn method_of(op: &Operation, dialect: Dialect) -> Option<Method> {
     use Dialect::*;
@@ -355,7 +370,7 @@ impl HostModel {
 
     fn pool_id_for(&self, type_idx: usize, sel: IdSel) -> String {
         match sel {
-            IdSel::Named(n) => format!("P{}", n % 8),
+            IdSel::Named(n) => numbered("P", n % 8),
             IdSel::Existing(n) => {
                 let count = self.count_of_type(type_idx).max(1);
                 self.newest_of_type(type_idx, n as usize % count, &[])
@@ -495,7 +510,7 @@ impl HostModel {
         let parents = self.pick_parents(type_idx, &c.parents);
         let sels = Self::fit_allocations(&c.parents, &parents, &c.allocations);
         let allocations = self.resolve_allocations(type_idx, &parents, sels, None);
-        let element_name = c.element_name.map(|n| format!("Pool {n}"));
+        let element_name = c.element_name.map(|n| numbered("Pool ", n));
         let new_type = match self.dialect {
             Dialect::Msvm => self.type_ref(type_idx),
             Dialect::Cim => allocations
@@ -550,7 +565,7 @@ impl HostModel {
                 resource_type: Some(t.resource_type),
                 resource_subtype: t.resource_subtype,
                 pool_id: self.pool_id_for(type_idx, c.pool_id),
-                element_name: c.element_name.map(|n| format!("Pool {n}")),
+                element_name: c.element_name.map(|n| numbered("Pool ", n)),
             },
         }
     }
@@ -603,7 +618,7 @@ impl HostModel {
         let type_idx = self.type_idx(c.resource);
         StepKind::CreateRoot {
             resource_type: self.types[type_idx].resource_type.to_string(),
-            element_name: c.element_name.map(|n| format!("Root {n}")),
+            element_name: c.element_name.map(|n| numbered("Root ", n)),
             devices: self.resolve_devices(type_idx, None, &c.devices),
         }
     }
@@ -618,5 +633,17 @@ impl HostModel {
     /// Whether a pool may be the target of a change (not primordial).
     pub fn is_primordial(&self, path: &ObjectPath) -> bool {
         self.pool(path).is_some_and(|p| p.role == Role::Primordial)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered;
+
+    #[test]
+    fn numbered_writes_as_format_does() {
+        for n in 0..=u8::MAX {
+            assert_eq!(numbered("Pool ", n), format!("Pool {n}"));
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::observed::ObservedHost;
-use super::state::{covers, union, Holding, HostModel, ModelPool, Role};
+use super::state::{covers, union, union_refs, Holding, HostModel, ModelPool, Role};
 use super::step::{Allocation, InstanceFault, Step, StepKind};
 use crate::spec::profile::{Profile, Strictness};
 use crate::spec::{Reason, RuleId};
@@ -565,7 +565,10 @@ impl Judge<'_> {
     ) {
         let model = self.model;
         let reserved = model.reserved(child);
-        let (violated, detail) = match kind {
+        if reserved == 0 {
+            return;
+        }
+        match kind {
             ResourceKind::Quantity => {
                 let new_capacity = if allocations.len() == 1 && parents.len() > 1 {
                     allocations[0].reservation.unwrap_or(0)
@@ -574,34 +577,27 @@ impl Judge<'_> {
                         .iter()
                         .fold(0u64, |s, a| s.saturating_add(a.reservation.unwrap_or(0)))
                 };
-                (
-                    new_capacity < reserved,
+                self.check("MOD-002", new_capacity < reserved, Reason::InUse, || {
                     format!(
                         "new capacity {new_capacity} is below what its children hold ({reserved})"
-                    ),
-                )
+                    )
+                });
             }
             _ => {
-                let new_resources = union(allocations.iter().flat_map(|a| a.host_resources.iter()));
-                let held: Vec<String> = model
+                let new_resources =
+                    union_refs(allocations.iter().flat_map(|a| a.host_resources.iter()));
+                let lost = model
                     .children(&child.path)
                     .flat_map(|c| c.holdings.iter().filter(|h| h.parent == child.path))
-                    .flat_map(|h| h.resources.iter().cloned())
-                    .collect();
-                let lost = held
-                    .iter()
+                    .flat_map(|h| h.resources.iter())
                     .find(|h| !new_resources.iter().any(|n| covers(kind, n, h)));
-                (
-                    lost.is_some(),
+                self.check("MOD-002", lost.is_some(), Reason::InUse, || {
                     format!(
                         "a child still holds {:?}",
                         lost.cloned().unwrap_or_default()
-                    ),
-                )
+                    )
+                });
             }
-        };
-        if reserved > 0 {
-            self.check("MOD-002", violated, Reason::InUse, || detail);
         }
     }
 
@@ -783,39 +779,48 @@ impl HostModel {
                 };
                 let wanted_id = settings.as_ref().map(|s| s.pool_id.clone());
                 let wanted_name = element_name.clone();
-                let problems = [
-                    (view.primordial, "the new pool is primordial".to_string()),
+                // Each problem's detail is written only when the problem is there.
+                let problems: [(bool, &dyn Fn() -> String); 4] = [
+                    (view.primordial, &|| {
+                        "the new pool is primordial".to_string()
+                    }),
                     (
                         view.resource_type != new_type.resource_type
                             || view.resource_subtype != new_type.resource_subtype,
-                        format!(
-                            "the new pool has type {} {:?}",
-                            view.resource_type, view.resource_subtype
-                        ),
+                        &|| {
+                            format!(
+                                "the new pool has type {} {:?}",
+                                view.resource_type, view.resource_subtype
+                            )
+                        },
                     ),
                     (
                         wanted_id.as_ref().is_some_and(|id| id != &view.pool_id),
-                        format!(
-                            "the new pool has PoolID {:?}, asked for {:?}",
-                            view.pool_id, wanted_id
-                        ),
+                        &|| {
+                            format!(
+                                "the new pool has PoolID {:?}, asked for {:?}",
+                                view.pool_id, wanted_id
+                            )
+                        },
                     ),
                     (
                         match &wanted_name {
                             Some(name) => name != &view.element_name,
                             None => view.element_name.is_empty(),
                         },
-                        format!(
-                            "the new pool has ElementName {:?}, asked for {:?}",
-                            view.element_name, wanted_name
-                        ),
+                        &|| {
+                            format!(
+                                "the new pool has ElementName {:?}, asked for {:?}",
+                                view.element_name, wanted_name
+                            )
+                        },
                     ),
                 ];
                 for (bad, detail) in problems {
                     if bad {
                         violations.push(Violation {
                             rule: rule_id("ID-004"),
-                            detail,
+                            detail: detail(),
                         });
                     }
                 }
