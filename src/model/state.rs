@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::fxhash::{FxHashMap, IdCounts};
+use super::fxhash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -61,13 +61,11 @@ pub struct HostModel {
     live: SlotSet,
     live_of_type: Vec<SlotSet>,
     concrete: SlotSet,
-    /// Parent path → the slots of the pools holding something from it.
-    children: FxHashMap<ObjectPath, BTreeSet<usize>>,
-    /// Parent path → the sum of the quantities its children hold from it (u128: exact, read
-    /// saturated to u64 as the specification's sums are).
-    held_quantity: FxHashMap<ObjectPath, u128>,
-    /// (type index, PoolID, "") → how many live pools carry it.
-    ids: IdCounts,
+    /// Parent path → what the pools holding something from it hold.
+    held: FxHashMap<ObjectPath, Held>,
+    /// Per type index: PoolID → how many live pools carry it (a PoolID whose count drops to
+    /// zero is kept, so that a pool that changes is indexed again without an allocation).
+    ids: Vec<FxHashMap<String, u32>>,
     child_pools: usize,
     /// Pools whose expected view changed since the last [`HostModel::take_dirty`].
     dirty: BTreeSet<ObjectPath>,
@@ -75,6 +73,16 @@ pub struct HostModel {
     root_owner: BTreeMap<String, ObjectPath>,
     /// Host resources a root pool gave back (HOST-005 is exercised when one is reused).
     released: BTreeSet<String>,
+}
+
+/// What the children of one parent hold from it.
+#[derive(Clone, Debug, Default)]
+struct Held {
+    /// The slots of the pools holding something from it.
+    children: BTreeSet<usize>,
+    /// The sum of the quantities they hold (u128: exact, read saturated to u64 as the
+    /// specification's sums are).
+    quantity: u128,
 }
 
 /// Why the model could not start from an implementation's first snapshot.
@@ -93,9 +101,8 @@ impl HostModel {
             live: SlotSet::default(),
             live_of_type: vec![SlotSet::default(); profile.resource_types.len()],
             concrete: SlotSet::default(),
-            children: FxHashMap::default(),
-            held_quantity: FxHashMap::default(),
-            ids: IdCounts::default(),
+            held: FxHashMap::default(),
+            ids: vec![FxHashMap::default(); profile.resource_types.len()],
             child_pools: 0,
             dirty: BTreeSet::new(),
             root_owner: BTreeMap::new(),
@@ -207,13 +214,20 @@ impl HostModel {
         pool_id: &str,
         except: Option<&ObjectPath>,
     ) -> bool {
-        let count = self.ids.get((type_idx as u64, pool_id, ""));
+        let count = self
+            .ids
+            .get(type_idx)
+            .and_then(|ids| ids.get(pool_id))
+            .copied()
+            .unwrap_or(0);
         let own = except
             .and_then(|p| self.pool(p))
             .is_some_and(|p| p.type_idx == type_idx && p.pool_id == pool_id);
         count > u32::from(own)
     }
 
+    /// Index a pool that has just come to be: its path, its place in the order statistics,
+    /// and then what it holds ([`HostModel::index_contents`]).
     fn index(&mut self, slot: usize) {
         // The pool is read in place (no copy of its keys); a key is cloned only when an index
         // does not hold it yet.
@@ -231,25 +245,30 @@ impl HostModel {
         if pool.role == Role::Child {
             self.child_pools += 1;
         }
-        self.ids
-            .increment((pool.type_idx as u64, &pool.pool_id, ""));
+        self.index_contents(slot);
+    }
+
+    /// The indexes of what a pool carries and holds (its PoolID, its holdings); marks the pool
+    /// and its parents dirty.
+    fn index_contents(&mut self, slot: usize) {
+        let Some(pool) = self.slots.get(slot).and_then(Option::as_ref) else {
+            return;
+        };
+        if let Some(ids) = self.ids.get_mut(pool.type_idx) {
+            match ids.get_mut(pool.pool_id.as_str()) {
+                Some(count) => *count += 1,
+                None => {
+                    ids.insert(pool.pool_id.clone(), 1);
+                }
+            }
+        }
         for h in &pool.holdings {
-            match self.children.get_mut(&h.parent) {
-                Some(set) => {
-                    set.insert(slot);
-                }
-                None => {
-                    self.children
-                        .insert(h.parent.clone(), BTreeSet::from([slot]));
-                }
-            }
-            match self.held_quantity.get_mut(&h.parent) {
-                Some(sum) => *sum += u128::from(h.quantity),
-                None => {
-                    self.held_quantity
-                        .insert(h.parent.clone(), u128::from(h.quantity));
-                }
-            }
+            let held = match self.held.get_mut(&h.parent) {
+                Some(held) => held,
+                None => self.held.entry(h.parent.clone()).or_default(),
+            };
+            held.children.insert(slot);
+            held.quantity += u128::from(h.quantity);
             mark(&mut self.dirty, &h.parent);
         }
         mark(&mut self.dirty, &pool.path);
@@ -268,20 +287,28 @@ impl HostModel {
         if pool.role == Role::Child {
             self.child_pools -= 1;
         }
-        self.ids
-            .decrement((pool.type_idx as u64, &pool.pool_id, ""));
+        self.unindex_contents(slot);
+    }
+
+    /// Undo [`HostModel::index_contents`] (marking the same pools dirty).
+    fn unindex_contents(&mut self, slot: usize) {
+        let Some(pool) = self.slots.get(slot).and_then(Option::as_ref) else {
+            return;
+        };
+        if let Some(count) = self
+            .ids
+            .get_mut(pool.type_idx)
+            .and_then(|ids| ids.get_mut(pool.pool_id.as_str()))
+        {
+            *count = count.saturating_sub(1);
+        }
         for h in &pool.holdings {
             let parent = &h.parent;
-            if let Some(set) = self.children.get_mut(parent) {
-                set.remove(&slot);
-                if set.is_empty() {
-                    self.children.remove(parent);
-                }
-            }
-            if let Some(sum) = self.held_quantity.get_mut(parent) {
-                *sum -= u128::from(h.quantity);
-                if *sum == 0 && !self.children.contains_key(parent) {
-                    self.held_quantity.remove(parent);
+            if let Some(held) = self.held.get_mut(parent) {
+                held.children.remove(&slot);
+                held.quantity -= u128::from(h.quantity);
+                if held.children.is_empty() && held.quantity == 0 {
+                    self.held.remove(parent);
                 }
             }
             mark(&mut self.dirty, parent);
@@ -289,17 +316,26 @@ impl HostModel {
         mark(&mut self.dirty, &pool.path);
     }
 
-    /// Change one pool; the indexes and the dirty set follow.
+    /// Change what one pool carries or holds (not its path, type or role); the indexes and
+    /// the dirty set follow.
     pub(crate) fn update<R>(
         &mut self,
         path: &ObjectPath,
         change: impl FnOnce(&mut ModelPool) -> R,
     ) -> Option<R> {
         let slot = *self.slot_of.get(path)?;
-        self.unindex(slot);
-        let result = self.slots[slot].as_mut().map(change);
-        self.index(slot);
-        result
+        self.unindex_contents(slot);
+        let pool = self.slots[slot].as_mut()?;
+        let (type_idx, role) = (pool.type_idx, pool.role);
+        let result = change(pool);
+        debug_assert!(
+            pool.type_idx == type_idx
+                && pool.role == role
+                && self.slot_of.get(&pool.path) == Some(&slot),
+            "an update changes what a pool carries or holds, never what it is"
+        );
+        self.index_contents(slot);
+        Some(result)
     }
 
     pub(crate) fn insert(&mut self, pool: ModelPool) {
@@ -339,25 +375,25 @@ impl HostModel {
         &'a self,
         path: &'a ObjectPath,
     ) -> impl Iterator<Item = &'a ModelPool> + 'a {
-        self.children
+        self.held
             .get(path)
             .into_iter()
-            .flat_map(|slots| slots.iter())
+            .flat_map(|held| held.children.iter())
             .filter_map(|&slot| self.slot_pool(slot))
     }
 
     /// Whether `candidate` is `ancestor` or lies below it.
     pub fn is_descendant_or_self(&self, candidate: &ObjectPath, ancestor: &ObjectPath) -> bool {
-        let mut frontier = vec![ancestor.clone()];
+        let mut frontier = vec![ancestor];
         let mut seen = BTreeSet::new();
         while let Some(path) = frontier.pop() {
-            if &path == candidate {
+            if path == candidate {
                 return true;
             }
-            if !seen.insert(path.clone()) {
+            if !seen.insert(path) {
                 continue;
             }
-            frontier.extend(self.children(&path).map(|c| c.path.clone()));
+            frontier.extend(self.children(path).map(|c| &c.path));
         }
         false
     }
@@ -397,7 +433,7 @@ impl HostModel {
     pub fn reserved(&self, pool: &ModelPool) -> u64 {
         let kind = self.kind(pool.type_idx);
         if kind == ResourceKind::Quantity {
-            let sum = self.held_quantity.get(&pool.path).copied().unwrap_or(0);
+            let sum = self.held.get(&pool.path).map_or(0, |held| held.quantity);
             return u64::try_from(sum).unwrap_or(u64::MAX);
         }
         let held: Vec<&String> = self
