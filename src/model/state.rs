@@ -158,7 +158,13 @@ impl HostModel {
             .and_then(|&slot| self.slots[slot].as_ref())
     }
 
-    fn slot_pool(&self, slot: usize) -> Option<&ModelPool> {
+    /// The creation slot of the live pool at `path`.
+    pub(crate) fn slot(&self, path: &ObjectPath) -> Option<usize> {
+        self.slot_of.get(path).copied()
+    }
+
+    /// The live pool in a creation slot.
+    pub(crate) fn slot_pool(&self, slot: usize) -> Option<&ModelPool> {
         self.slots.get(slot).and_then(Option::as_ref)
     }
 
@@ -189,10 +195,24 @@ impl HostModel {
         k: usize,
         skip: &[ObjectPath],
     ) -> Option<&ModelPool> {
+        let skip: Vec<usize> = skip.iter().filter_map(|p| self.slot(p)).collect();
+        self.newest_slot_of_type(type_idx, k, &skip)
+            .and_then(|slot| self.slot_pool(slot))
+    }
+
+    /// [`HostModel::newest_of_type`] by creation slots: the slot of the `k`-th newest live
+    /// pool of one type, skipping the slots in `skip` (few; those not of the type count for
+    /// nothing).
+    pub(crate) fn newest_slot_of_type(
+        &self,
+        type_idx: usize,
+        k: usize,
+        skip: &[usize],
+    ) -> Option<usize> {
         let set = self.live_of_type.get(type_idx)?;
         let mut skipped: Vec<usize> = skip
             .iter()
-            .filter_map(|p| self.slot_of.get(p).copied())
+            .copied()
             .filter(|&slot| set.contains(slot))
             .map(|slot| set.rank_newest(slot))
             .collect();
@@ -204,7 +224,7 @@ impl HostModel {
                 position += 1;
             }
         }
-        set.newest(position).and_then(|slot| self.slot_pool(slot))
+        set.newest(position)
     }
 
     /// Whether a live pool of this type other than `except` carries this PoolID.

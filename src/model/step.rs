@@ -329,24 +329,33 @@ impl HostModel {
     fn pick_parents(&self, type_idx: usize, sels: &[PoolSel]) -> Vec<ObjectPath> {
         let of_type = self.count_of_type(type_idx);
         let mut picked: Vec<ObjectPath> = Vec::new();
+        // The distinct live pools of the type among `picked`, by creation slot.
+        let mut picked_of_type: Vec<usize> = Vec::new();
         for sel in sels {
             match *sel {
                 PoolSel::Live(n) => {
-                    let already = picked
-                        .iter()
-                        .filter(|p| self.pool(p).is_some_and(|p| p.type_idx == type_idx))
-                        .collect::<std::collections::BTreeSet<_>>()
-                        .len();
-                    let remaining = of_type.saturating_sub(already);
+                    let remaining = of_type.saturating_sub(picked_of_type.len());
                     if remaining > 0 {
-                        if let Some(pool) =
-                            self.newest_of_type(type_idx, n as usize % remaining, &picked)
-                        {
-                            picked.push(pool.path.clone());
+                        let k = n as usize % remaining;
+                        if let Some(slot) = self.newest_slot_of_type(type_idx, k, &picked_of_type) {
+                            if let Some(pool) = self.slot_pool(slot) {
+                                picked.push(pool.path.clone());
+                                picked_of_type.push(slot);
+                            }
                         }
                     }
                 }
-                other => picked.push(self.pick_any(other)),
+                other => {
+                    let path = self.pick_any(other);
+                    let slot = self.slot(&path).filter(|&slot| {
+                        self.slot_pool(slot)
+                            .is_some_and(|pool| pool.type_idx == type_idx)
+                    });
+                    if let Some(slot) = slot.filter(|slot| !picked_of_type.contains(slot)) {
+                        picked_of_type.push(slot);
+                    }
+                    picked.push(path);
+                }
             }
         }
         picked

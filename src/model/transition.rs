@@ -112,6 +112,20 @@ impl Judge<'_> {
     }
 }
 
+/// Whether a path is named twice (ARG-004). Steps name a few parents: compared pairwise up to
+/// a handful, through an ordered set beyond.
+fn has_duplicates(paths: &[ObjectPath]) -> bool {
+    if paths.len() <= 8 {
+        paths
+            .iter()
+            .enumerate()
+            .any(|(i, path)| paths[..i].contains(path))
+    } else {
+        let distinct: BTreeSet<&ObjectPath> = paths.iter().collect();
+        distinct.len() != paths.len()
+    }
+}
+
 /// The `RuleId` for an id the model checks. Every id used here exists in spec/ (a unit test
 /// asserts it); an unknown one would still be reported, under its own name.
 pub fn rule_id(id: &'static str) -> RuleId {
@@ -361,27 +375,28 @@ impl Judge<'_> {
                 "an allocation lacks ResourceType or Reservation".into()
             });
         }
-        let missing: Vec<&ObjectPath> =
-            parents.iter().filter(|p| model.pool(p).is_none()).collect();
-        self.check(
-            "ID-002",
-            !missing.is_empty(),
-            Reason::ObjectNotFound,
-            || format!("ParentPools names no pool: {}", missing[0]),
-        );
+        // Each parent is looked up once; the rules below read these.
+        let found: Vec<Option<&ModelPool>> = parents.iter().map(|p| model.pool(p)).collect();
+        let missing = parents
+            .iter()
+            .zip(&found)
+            .find_map(|(path, pool)| pool.is_none().then_some(path));
+        self.check("ID-002", missing.is_some(), Reason::ObjectNotFound, || {
+            format!(
+                "ParentPools names no pool: {}",
+                missing.map_or("", |p| p.as_str())
+            )
+        });
         self.check(
             "ARG-003",
             parents.is_empty(),
             Reason::InvalidParameter,
             || "no parent pool".into(),
         );
-        let distinct: BTreeSet<&ObjectPath> = parents.iter().collect();
-        self.check(
-            "ARG-004",
-            distinct.len() != parents.len(),
-            Reason::InvalidParameter,
-            || "a parent is named twice".into(),
-        );
+        let named_twice = has_duplicates(parents);
+        self.check("ARG-004", named_twice, Reason::InvalidParameter, || {
+            "a parent is named twice".into()
+        });
         let n_parents = parents.len();
         let n_allocs = allocations.len();
         self.check(
@@ -391,10 +406,7 @@ impl Judge<'_> {
             || format!("{n_allocs} allocation settings for {n_parents} parent pools"),
         );
         // Types: the child's type against every parent and allocation.
-        let wrong_parent = parents
-            .iter()
-            .filter_map(|p| model.pool(p))
-            .any(|p| Some(p.type_idx) != type_idx);
+        let wrong_parent = found.iter().flatten().any(|p| Some(p.type_idx) != type_idx);
         let wrong_alloc = allocations.iter().any(|a| {
             a.resource_type.is_some_and(|t| {
                 model.type_index(t, &a.resource_subtype) != type_idx || type_idx.is_none()
@@ -441,9 +453,9 @@ impl Judge<'_> {
                 "a new parent is the pool itself or one of its descendants".into()
             });
         }
-        let structural = !missing.is_empty()
+        let structural = missing.is_some()
             || parents.is_empty()
-            || distinct.len() != n_parents
+            || named_twice
             || !(n_allocs == 1 || n_allocs == n_parents)
             || wrong_parent
             || wrong_alloc;
@@ -451,7 +463,7 @@ impl Judge<'_> {
             return Vec::new();
         }
         let kind = policy.kind;
-        let parent_pools: Vec<&ModelPool> = parents.iter().filter_map(|p| model.pool(p)).collect();
+        let parent_pools: Vec<&ModelPool> = found.into_iter().flatten().collect();
         let free_of = |p: &ModelPool| -> u64 {
             let already = child
                 .and_then(|c| c.holdings.iter().find(|h| h.parent == p.path))
@@ -1111,5 +1123,27 @@ impl HostModel {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_duplicates;
+    use crate::sut::ObjectPath;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn duplicates_are_found_in_short_and_long_lists() {
+        for len in 0..12usize {
+            for twice in 0..len {
+                let mut paths: Vec<ObjectPath> = (0..len)
+                    .map(|i| ObjectPath(format!(r#"\\H\root:P.InstanceID="{i}""#)))
+                    .collect();
+                assert!(!has_duplicates(&paths));
+                paths[len - 1] = paths[twice].clone();
+                let distinct: BTreeSet<&ObjectPath> = paths.iter().collect();
+                assert_eq!(has_duplicates(&paths), distinct.len() != paths.len());
+            }
+        }
     }
 }
