@@ -464,10 +464,19 @@ impl HostModel {
         if held.is_empty() {
             return 0;
         }
-        self.resource_refs(pool)
-            .iter()
-            .filter(|own| held.iter().any(|h| covers(kind, own, h)))
-            .count() as u64
+        let covered = |own: &&String| held.iter().any(|h| covers(kind, own, h));
+        match pool.role {
+            // What `resource_refs` gives, without collecting it.
+            Role::Primordial | Role::Root => {
+                pool.own_resources.iter().filter(covered).count() as u64
+            }
+            Role::Child => self
+                .resource_refs(pool)
+                .iter()
+                .copied()
+                .filter(covered)
+                .count() as u64,
+        }
     }
 
     /// `Capacity − Reserved`.
@@ -548,9 +557,16 @@ impl HostModel {
         {
             return false;
         }
-        let mut own = self.resource_refs(p);
-        own.sort();
-        if !own.iter().copied().eq(seen.host_resources.iter()) {
+        let own_matches = match p.role {
+            // `resource_refs` is the pool's own list: compared without collecting it.
+            Role::Primordial | Role::Root => same_sorted(&p.own_resources, &seen.host_resources),
+            Role::Child => {
+                let mut own = self.resource_refs(p);
+                own.sort();
+                own.iter().copied().eq(seen.host_resources.iter())
+            }
+        };
+        if !own_matches {
             return false;
         }
         // The expected allocations are the holdings sorted (stably) by parent.

@@ -463,13 +463,14 @@ impl HostModel {
     }
 
     fn pick_resources(&self, type_idx: usize, sources: &[&ModelPool], sel: ResSel) -> Vec<String> {
-        let available = super::state::union(sources.iter().flat_map(|p| self.resource_refs(p)));
+        let available =
+            super::state::union_refs(sources.iter().flat_map(|p| self.resource_refs(p)));
         let subset = |mask: u8| -> Vec<String> {
             available
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| mask & (1u8 << (i % 8)) != 0)
-                .map(|(_, r)| r.clone())
+                .map(|(_, r)| String::clone(r))
                 .collect()
         };
         match sel {
@@ -482,7 +483,7 @@ impl HostModel {
             ResSel::Under(n)
                 if self.kind(type_idx) == ResourceKind::Path && !available.is_empty() =>
             {
-                let base = &available[n as usize % available.len()];
+                let base = available[n as usize % available.len()];
                 let team = n % 4;
                 // Under `base` (a drive root such as `C:\` ends in the separator already), or,
                 // one time in four (`n % 8` is 6 or 7, for the strategy's 0..8 and for any
@@ -501,7 +502,7 @@ impl HostModel {
     }
 
     /// A host resource of the type that none of `available` covers.
-    fn foreign_resource(&self, type_idx: usize, available: &[String]) -> String {
+    fn foreign_resource(&self, type_idx: usize, available: &[&String]) -> String {
         let kind = self.kind(type_idx);
         let host_has = self.types[type_idx]
             .host_resources
