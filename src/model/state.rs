@@ -97,11 +97,13 @@ impl HostModel {
             dialect: profile.dialect,
             types: profile.resource_types.clone(),
             slots: Vec::new(),
-            slot_of: FxHashMap::default(),
+            // Sized for a sequence's host (its primordial pools and a few dozen more) so that
+            // the first steps do not grow them.
+            slot_of: FxHashMap::with_capacity_and_hasher(32, Default::default()),
             live: SlotSet::default(),
             live_of_type: vec![SlotSet::default(); profile.resource_types.len()],
             concrete: SlotSet::default(),
-            held: FxHashMap::default(),
+            held: FxHashMap::with_capacity_and_hasher(32, Default::default()),
             ids: vec![FxHashMap::default(); profile.resource_types.len()],
             child_pools: 0,
             dirty: BTreeSet::new(),

@@ -399,6 +399,9 @@ impl HostModel {
         held_by_child: Option<&ModelPool>,
     ) -> Vec<Allocation> {
         let shared = sels.len() == 1 && parents.len() > 1;
+        let kind = self.kind(type_idx);
+        // Each parent is looked up once.
+        let parent_pools: Vec<Option<&ModelPool>> = parents.iter().map(|p| self.pool(p)).collect();
         sels.iter()
             .enumerate()
             .map(|(idx, sel)| {
@@ -409,28 +412,31 @@ impl HostModel {
                 };
                 let t = self.type_ref(alloc_type);
                 let sources: Vec<&ModelPool> = if shared {
-                    parents.iter().filter_map(|p| self.pool(p)).collect()
+                    parent_pools.iter().flatten().copied().collect()
                 } else {
-                    parents
+                    parent_pools
                         .get(idx)
-                        .or(parents.first())
-                        .and_then(|p| self.pool(p))
+                        .or(parent_pools.first())
+                        .copied()
+                        .flatten()
                         .into_iter()
                         .collect()
                 };
-                let free: u64 = sources.iter().fold(0u64, |sum, p| {
-                    let already = held_by_child
-                        .and_then(|c| c.holdings.iter().find(|h| h.parent == p.path))
-                        .map(|h| h.quantity)
-                        .unwrap_or(0);
-                    sum.saturating_add(self.free(p).saturating_add(already))
-                });
-                let kind = self.kind(type_idx);
+                // What the sources have free (a quantity's; host resources are picked instead).
+                let free = || -> u64 {
+                    sources.iter().fold(0u64, |sum, p| {
+                        let already = held_by_child
+                            .and_then(|c| c.holdings.iter().find(|h| h.parent == p.path))
+                            .map(|h| h.quantity)
+                            .unwrap_or(0);
+                        sum.saturating_add(self.free(p).saturating_add(already))
+                    })
+                };
                 let reservation = match kind {
                     ResourceKind::Quantity => Some(match sel.amount {
-                        Amount::Quarters(q) => free.saturating_mul(u64::from(q.min(4))) / 4,
-                        Amount::AllFree => free,
-                        Amount::FreePlusOne => free.saturating_add(1),
+                        Amount::Quarters(q) => free().saturating_mul(u64::from(q.min(4))) / 4,
+                        Amount::AllFree => free(),
+                        Amount::FreePlusOne => free().saturating_add(1),
                         Amount::Absolute(n) => n,
                     }),
                     _ => None,
@@ -445,9 +451,10 @@ impl HostModel {
                     ResourceKind::Quantity => Vec::new(),
                     _ => self.pick_resources(type_idx, &sources, sel.resources),
                 };
-                let pool_id = parents
+                let pool_id = parent_pools
                     .get(idx)
-                    .and_then(|p| self.pool(p))
+                    .copied()
+                    .flatten()
                     .map(|p| p.pool_id.clone())
                     .unwrap_or_default();
                 Allocation {
