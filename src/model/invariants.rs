@@ -58,8 +58,9 @@ pub fn check_pools<'a>(
         let expected = match kind {
             ResourceKind::Quantity => host.held_quantity(&pool.path),
             _ => {
+                // The children in slot order: the count below does not depend on their order.
                 let held: Vec<&String> = host
-                    .children_of(&pool.path)
+                    .holders_of(&pool.path)
                     .flat_map(|child| child.allocations.iter().filter(|a| a.parent == pool.path))
                     .flat_map(|a| a.host_resources.iter())
                     .collect();

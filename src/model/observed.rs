@@ -3,19 +3,32 @@
 //! per type, primordial pools per type) so that the invariants of the pools a step touched can
 //! be checked without looking at the others.
 //!
+//! Pools live in slots, found by path through one map. The indexes keep slot numbers rather
+//! than paths: a parent's path is a key (a parent need not be a pool), but the pools holding
+//! from it and the primordial pools of a type are slots, so that updating the indexes clones
+//! no path but that of a parent seen for the first time. A slot freed by a removal is taken by
+//! the next new pool, so slot numbers say nothing of age or order: what is returned in path
+//! order is ordered by the pools' paths (a type's primordial pools are kept so; children are
+//! sorted when asked for).
+//!
 //! It holds only what an implementation reported, on the wire's own types; it knows nothing of
 //! the model's state, of how the views were obtained, or of any implementation.
 
 use std::collections::BTreeSet;
 
-use super::fxhash::{FxHashMap, FxHashSet, IdCounts, IdKey};
+use super::fxhash::{FxHashMap, FxHashSet, IdCounts};
 
 use crate::sut::{ObjectPath, PoolView, Snapshot, SnapshotDelta};
 
 /// The observed host.
 #[derive(Clone, Debug, Default)]
 pub struct ObservedHost {
-    pools: FxHashMap<ObjectPath, PoolView>,
+    /// Pools by slot; `None` for a slot freed by a removal and not taken again yet.
+    slots: Vec<Option<PoolView>>,
+    /// Path → slot of every pool.
+    slot_of: FxHashMap<ObjectPath, usize>,
+    /// The free slots, taken last freed first.
+    free: Vec<usize>,
     index: Indexes,
 }
 
@@ -23,16 +36,24 @@ pub struct ObservedHost {
 /// be re-indexed while it is held in place.
 #[derive(Clone, Debug, Default)]
 struct Indexes {
-    /// Parent path → the pools holding an allocation from it.
-    children: FxHashMap<ObjectPath, BTreeSet<ObjectPath>>,
-    /// Parent path → the sum of the quantities the pools holding from it report.
-    held_quantity: FxHashMap<ObjectPath, u128>,
+    /// Parent path → the pools holding an allocation from it (which need not exist itself).
+    held: FxHashMap<ObjectPath, Holders>,
     /// (ResourceType, ResourceSubType, PoolID) → how many pools carry it.
     ids: IdCounts,
     /// How many of those are carried by more than one pool.
     shared_ids: usize,
-    /// (ResourceType, ResourceSubType, "") → its primordial pools.
-    primordial: FxHashMap<IdKey, BTreeSet<ObjectPath>>,
+    /// ResourceType → its subtypes with primordial pools (a type has few), each with the slots
+    /// of those pools in path order.
+    primordial: FxHashMap<u16, Vec<(String, Vec<usize>)>>,
+}
+
+/// The pools holding an allocation from one parent.
+#[derive(Clone, Debug, Default)]
+struct Holders {
+    /// Their slots.
+    children: BTreeSet<usize>,
+    /// The sum of the quantities they report holding from it.
+    quantity: u128,
 }
 
 /// What one update changed.
@@ -76,20 +97,25 @@ impl ObservedHost {
     }
 
     pub fn len(&self) -> usize {
-        self.pools.len()
+        self.slot_of.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.pools.is_empty()
+        self.slot_of.is_empty()
     }
 
     pub fn pool(&self, path: &ObjectPath) -> Option<&PoolView> {
-        self.pools.get(path)
+        self.slot_of.get(path).and_then(|&slot| self.at(slot))
+    }
+
+    /// The pool in a slot.
+    fn at(&self, slot: usize) -> Option<&PoolView> {
+        self.slots.get(slot).and_then(Option::as_ref)
     }
 
     /// Every pool, in path order.
     pub fn pools_sorted(&self) -> Vec<&PoolView> {
-        let mut pools: Vec<&PoolView> = self.pools.values().collect();
+        let mut pools: Vec<&PoolView> = self.slots.iter().flatten().collect();
         pools.sort_by(|a, b| a.path.cmp(&b.path));
         pools
     }
@@ -103,17 +129,29 @@ impl ObservedHost {
 
     /// The pools holding an allocation from `parent`, in path order.
     pub fn children_of<'a>(&'a self, parent: &ObjectPath) -> impl Iterator<Item = &'a PoolView> {
+        let mut children: Vec<&PoolView> = self.holders_of(parent).collect();
+        children.sort_by(|a, b| a.path.cmp(&b.path));
+        children.into_iter()
+    }
+
+    /// The pools holding an allocation from `parent`, in no particular order (that of their
+    /// slots): [`ObservedHost::children_of`] without sorting, for what does not depend on the
+    /// order.
+    pub(crate) fn holders_of<'a>(
+        &'a self,
+        parent: &ObjectPath,
+    ) -> impl Iterator<Item = &'a PoolView> + 'a {
         self.index
-            .children
+            .held
             .get(parent)
             .into_iter()
-            .flatten()
-            .filter_map(|c| self.pools.get(c))
+            .flat_map(|holders| &holders.children)
+            .filter_map(|&slot| self.at(slot))
     }
 
     /// The sum of the quantities held from `parent`, saturated to u64 (O(1)).
     pub fn held_quantity(&self, parent: &ObjectPath) -> u64 {
-        let sum = self.index.held_quantity.get(parent).copied().unwrap_or(0);
+        let sum = self.index.held.get(parent).map_or(0, |h| h.quantity);
         u64::try_from(sum).unwrap_or(u64::MAX)
     }
 
@@ -139,11 +177,9 @@ impl ObservedHost {
         subtype: &str,
     ) -> impl Iterator<Item = &'a PoolView> + 'a {
         self.index
-            .primordial
-            .get(IdKey::find(&(u64::from(resource_type), subtype, "")))
-            .into_iter()
-            .flatten()
-            .filter_map(|p| self.pools.get(p))
+            .primordial_slots(resource_type, subtype)
+            .iter()
+            .filter_map(|&slot| self.at(slot))
     }
 
     /// Take a full snapshot as the new state. O(pools).
@@ -154,14 +190,15 @@ impl ObservedHost {
         };
         // Nothing can be gone from an empty host (the first snapshot of every sequence), which
         // is sized for the snapshot at once.
-        let gone: Vec<ObjectPath> = if self.pools.is_empty() {
-            self.pools.reserve(snapshot.pools.len());
+        let gone: Vec<ObjectPath> = if self.is_empty() {
+            self.slots.reserve(snapshot.pools.len());
+            self.slot_of.reserve(snapshot.pools.len());
             self.index.reserve(snapshot.pools.len());
             Vec::new()
         } else {
             let reported: FxHashSet<&ObjectPath> =
                 snapshot.pools.iter().map(|view| &view.path).collect();
-            self.pools
+            self.slot_of
                 .keys()
                 .filter(|path| !reported.contains(path))
                 .cloned()
@@ -196,53 +233,69 @@ impl ObservedHost {
     }
 
     fn upsert(&mut self, view: PoolView, update: &mut Update) {
-        let Some(old) = self.pools.get_mut(&view.path) else {
-            // A new pool: its parents and any pools already holding from its path are affected.
-            update.primordial_touched |= view.primordial;
-            update.affect(view.allocations.iter().map(|a| &a.parent));
-            if let Some(children) = self.index.children.get(&view.path) {
-                update.affect(children.iter());
-            }
-            self.index.add(&view);
-            update.touch(&view.path);
-            self.pools.insert(view.path.clone(), view);
+        let Some(&slot) = self.slot_of.get(&view.path) else {
+            self.insert(view, update);
+            return;
+        };
+        let Some(old) = self.slots[slot].as_ref() else {
             return;
         };
         if *old == view {
             return;
         }
-        // The view is replaced where it is (the map's key kept, found once); what the update
-        // says is what a removal and re-insertion would say.
+        // The view is replaced in its slot; what the update says is what a removal and
+        // re-insertion would say.
         update.primordial_touched |= old.primordial || view.primordial;
         update.affect(old.allocations.iter().map(|a| &a.parent));
         if !same_index_entries(old, &view) {
-            self.index.remove(old);
-            self.index.add(&view);
+            self.index.remove(slot, old);
+            self.index.add(slot, &view, &self.slots);
             update.affect(view.allocations.iter().map(|a| &a.parent));
         }
         let structural = old.resource_type != view.resource_type
             || old.resource_subtype != view.resource_subtype
             || old.host_resources != view.host_resources;
         if structural {
-            if let Some(children) = self.index.children.get(&old.path) {
-                update.affect(children.iter());
-            }
+            update.affect(self.holder_paths(&old.path));
         }
         update.touch(&old.path);
-        *old = view;
+        self.slots[slot] = Some(view);
+    }
+
+    /// Add a new pool, in a free slot if there is one.
+    fn insert(&mut self, view: PoolView, update: &mut Update) {
+        // Its parents and any pools already holding from its path are affected.
+        update.primordial_touched |= view.primordial;
+        update.affect(view.allocations.iter().map(|a| &a.parent));
+        update.affect(self.holder_paths(&view.path));
+        update.touch(&view.path);
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        });
+        self.index.add(slot, &view, &self.slots);
+        self.slot_of.insert(view.path.clone(), slot);
+        self.slots[slot] = Some(view);
     }
 
     fn delete(&mut self, path: &ObjectPath, update: &mut Update) {
-        let Some(old) = self.pools.remove(path) else {
+        let Some(slot) = self.slot_of.remove(path) else {
             return;
         };
-        self.index.remove(&old);
+        let Some(old) = self.slots[slot].take() else {
+            return;
+        };
+        self.free.push(slot);
+        self.index.remove(slot, &old);
         update.primordial_touched |= old.primordial;
         update.affect(old.allocations.iter().map(|a| &a.parent));
-        if let Some(children) = self.index.children.get(path) {
-            update.affect(children.iter());
-        }
+        update.affect(self.holder_paths(path));
         update.touch(path);
+    }
+
+    /// The paths of the pools holding an allocation from `parent`, in no particular order.
+    fn holder_paths<'a>(&'a self, parent: &ObjectPath) -> impl Iterator<Item = &'a ObjectPath> {
+        self.holders_of(parent).map(|child| &child.path)
     }
 }
 
@@ -250,73 +303,60 @@ impl Indexes {
     /// Make room for the entries of `pools` more pools (a sizing hint: the parents of a
     /// snapshot's pools are among them, and their PoolIDs mostly distinct).
     fn reserve(&mut self, pools: usize) {
-        self.children.reserve(pools);
-        self.held_quantity.reserve(pools);
+        self.held.reserve(pools);
         self.ids.reserve(pools);
     }
 
-    /// Index a pool's view.
-    fn add(&mut self, view: &PoolView) {
+    /// The slots of the primordial pools of one type, in path order.
+    fn primordial_slots(&self, resource_type: u16, subtype: &str) -> &[usize] {
+        self.primordial
+            .get(&resource_type)
+            .and_then(|subtypes| subtypes.iter().find(|(s, _)| s == subtype))
+            .map_or(&[], |(_, slots)| slots.as_slice())
+    }
+
+    /// Index the view of the pool in `slot`; `slots` holds the other pools (whose paths order
+    /// the primordial pools of a type).
+    fn add(&mut self, slot: usize, view: &PoolView, slots: &[Option<PoolView>]) {
         for allocation in &view.allocations {
-            // Keys are cloned only when they first appear.
-            match self.children.get_mut(&allocation.parent) {
-                Some(set) => {
-                    if !set.contains(&view.path) {
-                        set.insert(view.path.clone());
-                    }
-                }
-                None => {
-                    self.children.insert(
-                        allocation.parent.clone(),
-                        BTreeSet::from([view.path.clone()]),
-                    );
-                }
-            }
-            match self.held_quantity.get_mut(&allocation.parent) {
-                Some(sum) => *sum += u128::from(allocation.quantity),
-                None => {
-                    self.held_quantity
-                        .insert(allocation.parent.clone(), u128::from(allocation.quantity));
-                }
-            }
+            // The parent's path is cloned only when it first appears.
+            let holders = match self.held.get_mut(&allocation.parent) {
+                Some(holders) => holders,
+                None => self.held.entry(allocation.parent.clone()).or_default(),
+            };
+            holders.children.insert(slot);
+            holders.quantity += u128::from(allocation.quantity);
         }
         if self.ids.increment(id_key(view)) == 2 {
             self.shared_ids += 1;
         }
         if view.primordial {
-            let key = (
-                u64::from(view.resource_type),
-                view.resource_subtype.as_str(),
-                "",
-            );
-            match self.primordial.get_mut(IdKey::find(&key)) {
-                Some(set) => {
-                    set.insert(view.path.clone());
-                }
+            let subtypes = self.primordial.entry(view.resource_type).or_default();
+            let of_type = match subtypes
+                .iter()
+                .position(|(s, _)| *s == view.resource_subtype)
+            {
+                Some(i) => &mut subtypes[i].1,
                 None => {
-                    self.primordial.insert(
-                        IdKey::new(key.0, key.1, key.2),
-                        BTreeSet::from([view.path.clone()]),
-                    );
+                    subtypes.push((view.resource_subtype.clone(), Vec::new()));
+                    &mut subtypes.last_mut().expect("just pushed").1
                 }
+            };
+            let path_of = |s: usize| slots.get(s).and_then(Option::as_ref).map(|p| &p.path);
+            if let Err(at) = of_type.binary_search_by(|&s| path_of(s).cmp(&Some(&view.path))) {
+                of_type.insert(at, slot);
             }
         }
     }
 
-    /// Remove a pool's view from the indexes.
-    fn remove(&mut self, old: &PoolView) {
-        let path = &old.path;
+    /// Remove the view of the pool in `slot` from the indexes.
+    fn remove(&mut self, slot: usize, old: &PoolView) {
         for allocation in &old.allocations {
-            if let Some(set) = self.children.get_mut(&allocation.parent) {
-                set.remove(path);
-                if set.is_empty() {
-                    self.children.remove(&allocation.parent);
-                }
-            }
-            if let Some(sum) = self.held_quantity.get_mut(&allocation.parent) {
-                *sum -= u128::from(allocation.quantity);
-                if *sum == 0 && !self.children.contains_key(&allocation.parent) {
-                    self.held_quantity.remove(&allocation.parent);
+            if let Some(holders) = self.held.get_mut(&allocation.parent) {
+                holders.children.remove(&slot);
+                holders.quantity -= u128::from(allocation.quantity);
+                if holders.children.is_empty() {
+                    self.held.remove(&allocation.parent);
                 }
             }
         }
@@ -324,23 +364,26 @@ impl Indexes {
             self.shared_ids -= 1;
         }
         if old.primordial {
-            let key = (
-                u64::from(old.resource_type),
-                old.resource_subtype.as_str(),
-                "",
-            );
-            if let Some(set) = self.primordial.get_mut(IdKey::find(&key)) {
-                set.remove(path);
-                if set.is_empty() {
-                    self.primordial.remove(IdKey::find(&key));
+            if let Some(subtypes) = self.primordial.get_mut(&old.resource_type) {
+                if let Some(i) = subtypes
+                    .iter()
+                    .position(|(s, _)| *s == old.resource_subtype)
+                {
+                    subtypes[i].1.retain(|&s| s != slot);
+                    if subtypes[i].1.is_empty() {
+                        subtypes.swap_remove(i);
+                    }
+                }
+                if subtypes.is_empty() {
+                    self.primordial.remove(&old.resource_type);
                 }
             }
         }
     }
 }
 
-/// Whether two views of one pool put the same entries in every index (`children`,
-/// `held_quantity`, `ids`, `primordial`), so that replacing one by the other leaves them as
+/// Whether two views of one pool put the same entries in every index (`held`, `ids`,
+/// `primordial`), so that replacing one by the other leaves them as
 /// they are.
 fn same_index_entries(old: &PoolView, new: &PoolView) -> bool {
     old.resource_type == new.resource_type
@@ -407,5 +450,180 @@ pub fn normalize_view(pool: &mut PoolView) {
     pool.allocations.sort_by(|a, b| a.parent.cmp(&b.parent));
     for allocation in &mut pool.allocations {
         allocation.host_resources.sort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sut::ParentAllocation;
+
+    fn path(name: &str) -> ObjectPath {
+        ObjectPath(format!(
+            r#"\\HOST\root\virtualization\v2:Msvm_ResourcePool.InstanceID="{name}""#
+        ))
+    }
+
+    /// A pool of type 4 ("memory") holding `quantity` from each parent.
+    fn pool(name: &str, parents: &[&str], quantity: u64) -> PoolView {
+        PoolView {
+            path: path(name),
+            pool_id: name.to_string(),
+            element_name: name.to_string(),
+            resource_type: 4,
+            resource_subtype: "memory".to_string(),
+            primordial: false,
+            capacity: quantity * parents.len() as u64,
+            reserved: 0,
+            host_resources: Vec::new(),
+            allocations: parents
+                .iter()
+                .map(|p| ParentAllocation {
+                    parent: path(p),
+                    quantity,
+                    host_resources: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    fn primordial(name: &str) -> PoolView {
+        PoolView {
+            pool_id: String::new(),
+            primordial: true,
+            ..pool(name, &[], 0)
+        }
+    }
+
+    fn paths<'a>(pools: impl Iterator<Item = &'a PoolView>) -> Vec<&'a str> {
+        pools.map(|p| p.path.0.as_str()).collect()
+    }
+
+    /// Every query gives the same answer on `host` as on a host built afresh from its
+    /// snapshot, for the pools in `names` (present or not).
+    fn assert_indexed_afresh(host: &ObservedHost, names: &[&str]) {
+        let fresh = ObservedHost::from_snapshot(host.snapshot());
+        assert_eq!(host.len(), fresh.len());
+        assert_eq!(host.shares_a_pool_id(), fresh.shares_a_pool_id());
+        assert_eq!(
+            paths(host.primordial_iter(4, "memory")),
+            paths(fresh.primordial_iter(4, "memory"))
+        );
+        for name in names {
+            let p = path(name);
+            assert_eq!(host.pool(&p), fresh.pool(&p), "{name}");
+            assert_eq!(
+                paths(host.children_of(&p)),
+                paths(fresh.children_of(&p)),
+                "{name}"
+            );
+            assert_eq!(host.held_quantity(&p), fresh.held_quantity(&p), "{name}");
+            if let Some(view) = host.pool(&p) {
+                assert_eq!(host.id_count(view), fresh.id_count(view), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_freed_slot_is_taken_by_the_next_new_pool_and_indexed_as_it() {
+        let mut host = ObservedHost::from_snapshot(Snapshot {
+            pools: vec![
+                primordial("root"),
+                pool("b", &["root"], 2),
+                pool("c", &["root"], 3),
+            ],
+        });
+        let update = host.apply(SnapshotDelta {
+            changed: Vec::new(),
+            removed: vec![path("b")],
+        });
+        assert_eq!(update.touched, BTreeSet::from([path("b")]));
+        assert_eq!(update.also_affected, BTreeSet::from([path("root")]));
+        assert_eq!(host.free, vec![1]);
+        assert_eq!(host.held_quantity(&path("root")), 3);
+
+        // "a" takes b's slot; it holds from "c" as well as from the root, and shares c's PoolID.
+        let update = host.apply(SnapshotDelta {
+            changed: vec![PoolView {
+                pool_id: "c".to_string(),
+                ..pool("a", &["root", "c"], 5)
+            }],
+            removed: Vec::new(),
+        });
+        assert_eq!(update.touched, BTreeSet::from([path("a")]));
+        assert_eq!(
+            update.also_affected,
+            BTreeSet::from([path("c"), path("root")])
+        );
+        assert!(host.free.is_empty());
+        assert_eq!(host.slot_of[&path("a")], 1);
+        assert_eq!(host.pool(&path("b")), None);
+        assert_eq!(
+            paths(host.children_of(&path("root"))),
+            [&path("a").0, &path("c").0]
+        );
+        assert_eq!(host.held_quantity(&path("root")), 8);
+        assert!(host.shares_a_pool_id());
+        assert_indexed_afresh(&host, &["root", "a", "b", "c"]);
+
+        // Removing a parent leaves its children holding from a path that is no pool.
+        let update = host.replace(Snapshot {
+            pools: vec![
+                primordial("root"),
+                PoolView {
+                    pool_id: "c".to_string(),
+                    ..pool("a", &["root", "c"], 5)
+                },
+            ],
+        });
+        assert_eq!(update.touched, BTreeSet::from([path("c")]));
+        assert_eq!(
+            update.also_affected,
+            BTreeSet::from([path("a"), path("root")])
+        );
+        assert_eq!(paths(host.children_of(&path("c"))), [&path("a").0]);
+        assert_eq!(host.held_quantity(&path("c")), 5);
+        assert!(!host.shares_a_pool_id());
+        assert_indexed_afresh(&host, &["root", "a", "b", "c"]);
+    }
+
+    #[test]
+    fn children_and_primordial_pools_come_in_path_order_whatever_their_slots() {
+        // Created in reverse path order, then a slot freed and taken again out of order.
+        let mut host = ObservedHost::from_snapshot(Snapshot {
+            pools: vec![
+                primordial("p2"),
+                primordial("p1"),
+                pool("z", &["p1"], 1),
+                pool("y", &["p1"], 1),
+                pool("x", &["p1"], 1),
+            ],
+        });
+        host.apply(SnapshotDelta {
+            changed: vec![pool("w", &["p1"], 1), primordial("p0")],
+            removed: vec![path("y"), path("p2")],
+        });
+        assert_eq!(
+            paths(host.children_of(&path("p1"))),
+            [&path("w").0, &path("x").0, &path("z").0]
+        );
+        assert_eq!(
+            paths(host.primordial_iter(4, "memory")),
+            [&path("p0").0, &path("p1").0]
+        );
+        // A primordial pool changed in place keeps its place.
+        host.apply(SnapshotDelta {
+            changed: vec![PoolView {
+                reserved: 3,
+                ..primordial("p1")
+            }],
+            removed: Vec::new(),
+        });
+        assert_eq!(
+            paths(host.primordial_of(4, "memory").into_iter()),
+            [&path("p0").0, &path("p1").0]
+        );
+        assert!(host.primordial_of(4, "other").is_empty());
+        assert_indexed_afresh(&host, &["p0", "p1", "p2", "w", "x", "y", "z"]);
     }
 }
