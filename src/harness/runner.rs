@@ -1,6 +1,7 @@
 //! The lockstep runner: one operation sequence, run against the model and an implementation
 //! side by side, with every reply judged and every invariant checked after every step.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use super::error_output::{broken_parameter, unhelpful};
@@ -200,7 +201,7 @@ fn run_once_from(
     service.reset(fixture).map_err(HarnessError::Reset)?;
     let first = normalized(service.snapshot().map_err(HarnessError::FirstSnapshot)?);
     let model = HostModel::start(profile, &first).map_err(|e| HarnessError::Start(e.0))?;
-    let mut observed = ObservedHost::default();
+    let mut observed = spare_mirror();
     // The whole first snapshot is compared (and its invariants checked) at the first step.
     let pending = observed.replace(first);
     // Asking also sets the implementation's baseline for the first step's report.
@@ -226,6 +227,7 @@ fn run_once_from(
     for (index, op) in ops.iter().enumerate() {
         let (record, verdict) = lockstep.step(&mut model, index, op, stats, records);
         if let Some(why) = lockstep.breach.take() {
+            keep_mirror(lockstep.observed);
             return Ok(Attempt::ChangesBreach(why));
         }
         steps.extend(record);
@@ -239,16 +241,43 @@ fn run_once_from(
             _ => {}
         }
     }
-    if lockstep.incremental && failure.is_none() {
-        if let Some(why) = lockstep.verify_with_full_snapshot() {
-            return Ok(Attempt::ChangesBreach(why));
-        }
+    let breach = if lockstep.incremental && failure.is_none() {
+        lockstep.verify_with_full_snapshot()
+    } else {
+        None
+    };
+    keep_mirror(lockstep.observed);
+    if let Some(why) = breach {
+        return Ok(Attempt::ChangesBreach(why));
     }
     Ok(Attempt::Done(Box::new(SequenceOutcome {
         steps,
         failure,
         model,
     })))
+}
+
+thread_local! {
+    /// A mirror a finished sequence on this thread left, cleared: the next sequence fills it
+    /// again, and its maps keep their memory.
+    static SPARE_MIRROR: RefCell<Option<ObservedHost>> = const { RefCell::new(None) };
+}
+
+/// An empty mirror, recycled when this thread has one.
+fn spare_mirror() -> ObservedHost {
+    SPARE_MIRROR
+        .with(|spare| spare.try_borrow_mut().ok().and_then(|mut s| s.take()))
+        .unwrap_or_default()
+}
+
+/// Clear `mirror` and keep it for this thread's next sequence.
+fn keep_mirror(mut mirror: ObservedHost) {
+    mirror.clear();
+    SPARE_MIRROR.with(|spare| {
+        if let Ok(mut spare) = spare.try_borrow_mut() {
+            *spare = Some(mirror);
+        }
+    });
 }
 
 struct Lockstep<'a> {

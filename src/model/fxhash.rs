@@ -201,6 +201,16 @@ impl IdCounts {
         }
     }
 
+    /// Every count back to zero, the keys kept for the next use unless there are more than
+    /// `keep` of them (then none is).
+    pub fn reset(&mut self, keep: usize) {
+        if self.0.len() > keep {
+            self.0.clear();
+        } else {
+            self.0.values_mut().for_each(|count| *count = 0);
+        }
+    }
+
     /// Count one less; returns the new count. A key whose count drops to zero is kept: a pool
     /// that changes is unindexed and indexed again under the same key, which then costs no
     /// allocation.

@@ -20,6 +20,10 @@ use super::fxhash::{FxHashMap, FxHashSet, IdCounts};
 
 use crate::sut::{ObjectPath, PoolView, Snapshot, SnapshotDelta};
 
+/// How many PoolID keys [`ObservedHost::clear`] keeps for the next host (each sequence meets
+/// mostly the keys of the one before).
+const KEPT_ID_KEYS: usize = 256;
+
 /// The observed host.
 #[derive(Clone, Debug, Default)]
 pub struct ObservedHost {
@@ -94,6 +98,20 @@ impl ObservedHost {
         let mut host = ObservedHost::default();
         host.replace(snapshot);
         host
+    }
+
+    /// Forget every pool, keeping the maps' memory (and up to [`KEPT_ID_KEYS`] PoolID keys)
+    /// for the next host: what a runner does between sequences. Afterwards the host answers
+    /// every question as `ObservedHost::default()` does.
+    pub fn clear(&mut self) {
+        self.slots.clear();
+        self.slot_of.clear();
+        self.free.clear();
+        let index = &mut self.index;
+        index.held.clear();
+        index.ids.reset(KEPT_ID_KEYS);
+        index.shared_ids = 0;
+        index.primordial.clear();
     }
 
     pub fn len(&self) -> usize {
@@ -625,5 +643,45 @@ mod tests {
         );
         assert!(host.primordial_of(4, "other").is_empty());
         assert_indexed_afresh(&host, &["p0", "p1", "p2", "w", "x", "y", "z"]);
+    }
+
+    #[test]
+    fn a_cleared_host_takes_the_next_snapshot_as_a_new_one_does() {
+        let first = Snapshot {
+            pools: vec![
+                primordial("root"),
+                pool("a", &["root"], 2),
+                pool("b", &["a"], 1),
+                PoolView {
+                    pool_id: "a".into(),
+                    ..pool("twin", &["root"], 1)
+                },
+            ],
+        };
+        let next = Snapshot {
+            pools: vec![primordial("root"), pool("c", &["root"], 5)],
+        };
+        let mut host = ObservedHost::from_snapshot(first);
+        assert!(host.shares_a_pool_id());
+        host.clear();
+        assert!(host.is_empty());
+        let mut fresh = ObservedHost::default();
+        assert_eq!(host.replace(next.clone()), fresh.replace(next));
+        assert_eq!(host.snapshot(), fresh.snapshot());
+        assert!(!host.shares_a_pool_id());
+        for name in ["root", "a", "b", "c", "twin"] {
+            let p = path(name);
+            assert_eq!(host.pool(&p), fresh.pool(&p), "{name}");
+            assert_eq!(host.held_quantity(&p), fresh.held_quantity(&p), "{name}");
+            assert_eq!(
+                paths(host.children_of(&p)),
+                paths(fresh.children_of(&p)),
+                "{name}"
+            );
+        }
+        // A PoolID the cleared host counted before counts from zero again.
+        let a_again = pool("a", &["root"], 1);
+        assert_eq!(host.id_count(&a_again), 0);
+        assert_indexed_afresh(&host, &["root", "a", "b", "c", "twin"]);
     }
 }
