@@ -42,6 +42,10 @@ pub struct ModelPool {
     pub holdings: Vec<Holding>,
     /// Host resources of a primordial or root pool.
     pub own_resources: Vec<String>,
+    /// Its creation slot in the model: [`HostModel::insert`] sets it (whatever a new pool
+    /// says), so that what is indexed per pool is found without looking its path up.
+    #[serde(skip)]
+    pub(crate) slot: usize,
 }
 
 /// The executable specification's view of one host.
@@ -61,8 +65,10 @@ pub struct HostModel {
     live: SlotSet,
     live_of_type: Vec<SlotSet>,
     concrete: SlotSet,
-    /// Parent path → what the pools holding something from it hold.
-    held: FxHashMap<ObjectPath, Held>,
+    /// Per creation slot: what the pools holding something from that pool hold from it.
+    /// Every holding names a live parent (a step that names a missing parent is refused,
+    /// ID-002, and a pool with children is not deleted, DEL-001), so its slot is known.
+    held: Vec<Held>,
     /// Per type index: PoolID → how many live pools carry it (a PoolID whose count drops to
     /// zero is kept, so that a pool that changes is indexed again without an allocation).
     ids: Vec<FxHashMap<String, u32>>,
@@ -78,8 +84,8 @@ pub struct HostModel {
 /// What the children of one parent hold from it.
 #[derive(Clone, Debug, Default)]
 struct Held {
-    /// The slots of the pools holding something from it.
-    children: BTreeSet<usize>,
+    /// The slots of the pools holding something from it, oldest first (a few).
+    children: Vec<usize>,
     /// The sum of the quantities they hold (u128: exact, read saturated to u64 as the
     /// specification's sums are).
     quantity: u128,
@@ -96,14 +102,14 @@ impl HostModel {
         let mut model = HostModel {
             dialect: profile.dialect,
             types: profile.resource_types.clone(),
-            slots: Vec::new(),
+            slots: Vec::with_capacity(32),
             // Sized for a sequence's host (its primordial pools and a few dozen more) so that
             // the first steps do not grow them.
             slot_of: FxHashMap::with_capacity_and_hasher(32, Default::default()),
             live: SlotSet::default(),
             live_of_type: vec![SlotSet::default(); profile.resource_types.len()],
             concrete: SlotSet::default(),
-            held: FxHashMap::with_capacity_and_hasher(32, Default::default()),
+            held: Vec::with_capacity(32),
             ids: vec![FxHashMap::default(); profile.resource_types.len()],
             child_pools: 0,
             dirty: BTreeSet::new(),
@@ -134,6 +140,7 @@ impl HostModel {
                 role: Role::Primordial,
                 holdings: Vec::new(),
                 own_resources: t.host_resources.clone(),
+                slot: 0,
             });
         }
         Ok(model)
@@ -285,12 +292,14 @@ impl HostModel {
             }
         }
         for h in &pool.holdings {
-            let held = match self.held.get_mut(&h.parent) {
-                Some(held) => held,
-                None => self.held.entry(h.parent.clone()).or_default(),
-            };
-            held.children.insert(slot);
-            held.quantity += u128::from(h.quantity);
+            let parent = self.slot_of.get(&h.parent).copied();
+            debug_assert!(parent.is_some(), "a holding names a live parent");
+            if let Some(held) = parent.and_then(|parent| self.held.get_mut(parent)) {
+                if let Err(at) = held.children.binary_search(&slot) {
+                    held.children.insert(at, slot);
+                }
+                held.quantity += u128::from(h.quantity);
+            }
             mark(&mut self.dirty, &h.parent);
         }
         mark(&mut self.dirty, &pool.path);
@@ -325,15 +334,15 @@ impl HostModel {
             *count = count.saturating_sub(1);
         }
         for h in &pool.holdings {
-            let parent = &h.parent;
-            if let Some(held) = self.held.get_mut(parent) {
-                held.children.remove(&slot);
-                held.quantity -= u128::from(h.quantity);
-                if held.children.is_empty() && held.quantity == 0 {
-                    self.held.remove(parent);
+            let parent = self.slot_of.get(&h.parent).copied();
+            debug_assert!(parent.is_some(), "a holding names a live parent");
+            if let Some(held) = parent.and_then(|parent| self.held.get_mut(parent)) {
+                if let Ok(at) = held.children.binary_search(&slot) {
+                    held.children.remove(at);
                 }
+                held.quantity -= u128::from(h.quantity);
             }
-            mark(&mut self.dirty, parent);
+            mark(&mut self.dirty, &h.parent);
         }
         mark(&mut self.dirty, &pool.path);
     }
@@ -360,14 +369,20 @@ impl HostModel {
         Some(result)
     }
 
-    pub(crate) fn insert(&mut self, pool: ModelPool) {
+    pub(crate) fn insert(&mut self, mut pool: ModelPool) {
         let slot = self.slots.len();
+        pool.slot = slot;
         self.slots.push(Some(pool));
+        self.held.push(Held::default());
         self.index(slot);
     }
 
     pub(crate) fn remove(&mut self, path: &ObjectPath) -> Option<ModelPool> {
         let slot = *self.slot_of.get(path)?;
+        debug_assert!(
+            self.held[slot].children.is_empty(),
+            "a pool with children is not deleted (DEL-001)"
+        );
         self.unindex(slot);
         self.slots[slot].take()
     }
@@ -393,29 +408,55 @@ impl HostModel {
     }
 
     /// The direct children of a pool: the pools holding something from it, oldest first.
-    pub fn children<'a>(
-        &'a self,
-        path: &'a ObjectPath,
-    ) -> impl Iterator<Item = &'a ModelPool> + 'a {
+    pub fn children<'a>(&'a self, path: &ObjectPath) -> impl Iterator<Item = &'a ModelPool> + 'a {
+        self.slot(path)
+            .into_iter()
+            .flat_map(|slot| self.children_at(slot))
+    }
+
+    /// [`HostModel::children`] of a live pool, without looking its path up.
+    pub fn children_of<'a>(&'a self, pool: &ModelPool) -> impl Iterator<Item = &'a ModelPool> + 'a {
+        self.children_at(pool.slot)
+    }
+
+    /// [`HostModel::children`] of the pool in a creation slot.
+    fn children_at(&self, slot: usize) -> impl Iterator<Item = &ModelPool> + '_ {
         self.held
-            .get(path)
+            .get(slot)
             .into_iter()
             .flat_map(|held| held.children.iter())
-            .filter_map(|&slot| self.slot_pool(slot))
+            .filter_map(|&child| self.slot_pool(child))
+    }
+
+    /// What the children of `pool` hold from it: their holdings that name it, oldest child
+    /// first.
+    pub(crate) fn held_from<'a>(
+        &'a self,
+        pool: &'a ModelPool,
+    ) -> impl Iterator<Item = &'a Holding> + 'a {
+        self.children_at(pool.slot)
+            .flat_map(|c| c.holdings.iter().filter(|h| h.parent == pool.path))
     }
 
     /// Whether `candidate` is `ancestor` or lies below it.
     pub fn is_descendant_or_self(&self, candidate: &ObjectPath, ancestor: &ObjectPath) -> bool {
+        if candidate == ancestor {
+            return true;
+        }
+        // Only live pools have children, and only they are children.
+        let (Some(candidate), Some(ancestor)) = (self.slot(candidate), self.slot(ancestor)) else {
+            return false;
+        };
         let mut frontier = vec![ancestor];
         let mut seen = BTreeSet::new();
-        while let Some(path) = frontier.pop() {
-            if path == candidate {
+        while let Some(slot) = frontier.pop() {
+            if slot == candidate {
                 return true;
             }
-            if !seen.insert(path) {
+            if !seen.insert(slot) {
                 continue;
             }
-            frontier.extend(self.children(path).map(|c| &c.path));
+            frontier.extend(self.children_at(slot).map(|c| c.slot));
         }
         false
     }
@@ -455,12 +496,11 @@ impl HostModel {
     pub fn reserved(&self, pool: &ModelPool) -> u64 {
         let kind = self.kind(pool.type_idx);
         if kind == ResourceKind::Quantity {
-            let sum = self.held.get(&pool.path).map_or(0, |held| held.quantity);
+            let sum = self.held.get(pool.slot).map_or(0, |held| held.quantity);
             return u64::try_from(sum).unwrap_or(u64::MAX);
         }
         let held: Vec<&String> = self
-            .children(&pool.path)
-            .flat_map(|c| c.holdings.iter().filter(|h| h.parent == pool.path))
+            .held_from(pool)
             .flat_map(|h| h.resources.iter())
             .collect();
         if held.is_empty() {
@@ -678,5 +718,116 @@ pub fn normalize(pools: &mut [PoolView]) {
         for allocation in &mut pool.allocations {
             allocation.host_resources.sort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A model of the reference Msvm host, with its primordial pools only.
+    fn started() -> HostModel {
+        let profile = Profile::built_in("reference-msvm");
+        let pools = profile
+            .resource_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| PoolView {
+                path: ObjectPath::new(format!("primordial-{i}")),
+                pool_id: String::new(),
+                element_name: format!("Primordial {i}"),
+                resource_type: t.resource_type,
+                resource_subtype: t.resource_subtype.clone(),
+                primordial: true,
+                capacity: 0,
+                reserved: 0,
+                host_resources: Vec::new(),
+                allocations: Vec::new(),
+            })
+            .collect();
+        HostModel::start(&profile, &Snapshot { pools }).expect("starts")
+    }
+
+    fn child(model: &HostModel, name: &str, holdings: &[(&ObjectPath, u64)]) -> ModelPool {
+        let parent = model.pool(holdings[0].0).expect("a live parent");
+        ModelPool {
+            path: ObjectPath::new(name),
+            pool_id: name.to_string(),
+            element_name: name.to_string(),
+            type_idx: parent.type_idx,
+            role: Role::Child,
+            holdings: holdings
+                .iter()
+                .map(|&(parent, quantity)| Holding {
+                    parent: parent.clone(),
+                    quantity,
+                    resources: Vec::new(),
+                })
+                .collect(),
+            own_resources: Vec::new(),
+            slot: usize::MAX,
+        }
+    }
+
+    fn children(model: &HostModel, path: &ObjectPath) -> Vec<String> {
+        let by_path: Vec<String> = model.children(path).map(|c| c.pool_id.clone()).collect();
+        let pool = model.pool(path).expect("live");
+        let by_pool: Vec<String> = model.children_of(pool).map(|c| c.pool_id.clone()).collect();
+        assert_eq!(by_path, by_pool);
+        by_path
+    }
+
+    /// Children and Reserved are indexed by the parent's slot: they follow creations, changes
+    /// of parents and deletions, oldest child first, and a pool keeps its slot.
+    #[test]
+    fn children_and_reserved_follow_holdings_by_parent_slot() {
+        let mut model = started();
+        let quantity = (0..model.types.len())
+            .find(|&i| model.kind(i) == ResourceKind::Quantity)
+            .expect("a quantity type");
+        let root = model
+            .pools()
+            .find(|p| p.type_idx == quantity)
+            .map(|p| p.path.clone())
+            .expect("its primordial pool");
+        let reserved =
+            |model: &HostModel, path: &ObjectPath| model.reserved(model.pool(path).expect("live"));
+
+        model.insert(child(&model, "a", &[(&root, 5)]));
+        let a = ObjectPath::new("a");
+        model.insert(child(&model, "b", &[(&root, 3)]));
+        let b = ObjectPath::new("b");
+        model.insert(child(&model, "c", &[(&a, 2)]));
+        let c = ObjectPath::new("c");
+        for pool in model.pools() {
+            assert_eq!(model.slot(&pool.path), Some(pool.slot));
+        }
+        assert_eq!(children(&model, &root), ["a", "b"]);
+        assert_eq!(children(&model, &a), ["c"]);
+        assert_eq!(reserved(&model, &root), 8);
+        assert_eq!(reserved(&model, &a), 2);
+        assert!(model.is_descendant_or_self(&c, &root));
+        assert!(!model.is_descendant_or_self(&root, &c));
+
+        // `a` moves to `b` and the primordial pool, then `c` is deleted and `a` moved back.
+        let moved = child(&model, "a", &[(&b, 1), (&root, 4)]).holdings;
+        model.update(&a, |pool| pool.holdings = moved);
+        assert_eq!(children(&model, &root), ["a", "b"]);
+        assert_eq!(children(&model, &b), ["a"]);
+        assert_eq!(reserved(&model, &root), 7);
+        assert_eq!(reserved(&model, &b), 1);
+        assert!(model.is_descendant_or_self(&c, &b));
+        assert!(model.remove(&c).is_some());
+        assert!(children(&model, &a).is_empty());
+        assert_eq!(reserved(&model, &a), 0);
+        let back = child(&model, "a", &[(&root, 5)]).holdings;
+        model.update(&a, |pool| pool.holdings = back);
+        assert!(children(&model, &b).is_empty());
+        assert_eq!(reserved(&model, &b), 0);
+        assert_eq!(reserved(&model, &root), 8);
+        assert!(!model.is_descendant_or_self(&a, &b));
+        model.insert(child(&model, "d", &[(&b, 1)]));
+        assert_eq!(children(&model, &b), ["d"]);
+        assert!(model.take_dirty().contains(&c));
     }
 }

@@ -596,12 +596,8 @@ impl HostModel {
         let own = &self.types[type_idx].host_resources;
         // What the target's children hold from it, oldest child first.
         let held: Vec<&String> = target
-            .map(|t| {
-                self.children(t)
-                    .flat_map(|c| c.holdings.iter().filter(|h| &h.parent == t))
-                    .flat_map(|h| h.resources.iter())
-                    .collect()
-            })
+            .and_then(|t| self.pool(t))
+            .map(|t| self.held_from(t).flat_map(|h| h.resources.iter()).collect())
             .unwrap_or_default();
         let others: Vec<&String> = self
             .types

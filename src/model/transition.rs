@@ -308,7 +308,7 @@ impl HostModel {
                 });
                 if let Some(target) = target {
                     judge.primordial_target(target);
-                    let n_children = self.children(pool).count();
+                    let n_children = self.children_of(target).count();
                     judge.check("DEL-001", n_children > 0, Reason::InUse, || {
                         format!("the pool still has {n_children} child pool(s)")
                     });
@@ -599,8 +599,7 @@ impl Judge<'_> {
                 let new_resources =
                     union_refs(allocations.iter().flat_map(|a| a.host_resources.iter()));
                 let lost = model
-                    .children(&child.path)
-                    .flat_map(|c| c.holdings.iter().filter(|h| h.parent == child.path))
+                    .held_from(child)
                     .flat_map(|h| h.resources.iter())
                     .find(|h| !new_resources.iter().any(|n| covers(kind, n, h)));
                 self.check("MOD-002", lost.is_some(), Reason::InUse, || {
@@ -733,8 +732,7 @@ impl Judge<'_> {
                 });
                 let kind = model.kind(type_idx);
                 let held_by_child = model
-                    .children(&pool.path)
-                    .flat_map(|c| c.holdings.iter().filter(|h| h.parent == pool.path))
+                    .held_from(pool)
                     .any(|h| h.resources.iter().any(|r| covers(kind, device, r)));
                 self.check("HOST-004", in_pool && held_by_child, Reason::InUse, || {
                     format!("a child pool holds {device}")
@@ -853,6 +851,7 @@ impl HostModel {
                     role: Role::Child,
                     holdings,
                     own_resources: Vec::new(),
+                    slot: 0,
                 });
             }
             StepKind::ChangeParents {
@@ -945,6 +944,7 @@ impl HostModel {
                     role: Role::Root,
                     holdings: Vec::new(),
                     own_resources: devices.clone(),
+                    slot: 0,
                 });
             }
             StepKind::AddResources { pool, devices } => {
