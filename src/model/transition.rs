@@ -63,8 +63,37 @@ struct Judge<'a> {
     model: &'a HostModel,
     profile: &'a Profile,
     refusals: Vec<Refusal>,
-    decisive: Vec<RuleId>,
-    checked: Vec<RuleId>,
+    decisive: RuleList,
+    checked: RuleList,
+}
+
+/// Rule ids in the order first added, each once. A step adds about fifteen: a 64-bit filter
+/// over the ids ([`RuleList::bit`]) spares the search of the list for an id not added yet.
+#[derive(Default)]
+struct RuleList {
+    ids: Vec<RuleId>,
+    seen: u64,
+}
+
+impl RuleList {
+    /// The bit of an id in the filter: distinct for every id in [`MODEL_RULES`] (a unit test
+    /// asserts it); ids that shared one would only be searched for.
+    fn bit(id: &str) -> u64 {
+        let bytes = id.as_bytes();
+        let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+            return 1;
+        };
+        let n = usize::from(first) * 4 + usize::from(last) * 9 + bytes.len();
+        1 << (n % 64)
+    }
+
+    fn add(&mut self, id: RuleId) {
+        let bit = Self::bit(id.0);
+        if self.seen & bit == 0 || !self.ids.contains(&id) {
+            self.seen |= bit;
+            self.ids.push(id);
+        }
+    }
 }
 
 impl Judge<'_> {
@@ -86,13 +115,9 @@ impl Judge<'_> {
         detail: impl FnOnce() -> String,
     ) {
         let id = rule_id(rule);
-        if !self.checked.contains(&id) {
-            self.checked.push(id);
-        }
+        self.checked.add(id);
         if violated {
-            if !self.decisive.contains(&id) {
-                self.decisive.push(id);
-            }
+            self.decisive.add(id);
             self.refusals.push(Refusal {
                 rule: id,
                 reasons: reasons.to_vec(),
@@ -103,12 +128,8 @@ impl Judge<'_> {
 
     fn boundary(&mut self, rule: &'static str) {
         let id = rule_id(rule);
-        if !self.decisive.contains(&id) {
-            self.decisive.push(id);
-        }
-        if !self.checked.contains(&id) {
-            self.checked.push(id);
-        }
+        self.decisive.add(id);
+        self.checked.add(id);
     }
 }
 
@@ -176,9 +197,12 @@ impl HostModel {
             model: self,
             profile,
             refusals: Vec::new(),
-            decisive: Vec::new(),
+            decisive: RuleList::default(),
             // A step checks about a dozen rules: one allocation.
-            checked: Vec::with_capacity(16),
+            checked: RuleList {
+                ids: Vec::with_capacity(16),
+                seen: 0,
+            },
         };
         judge.check(
             "ARG-002",
@@ -328,8 +352,8 @@ impl HostModel {
         Expectation {
             refusals: judge.refusals,
             accept_rule: rule_id(accept_rule),
-            decisive: judge.decisive,
-            checked: judge.checked,
+            decisive: judge.decisive.ids,
+            checked: judge.checked.ids,
             shared_free,
         }
     }
@@ -1128,9 +1152,38 @@ impl HostModel {
 
 #[cfg(test)]
 mod tests {
-    use super::has_duplicates;
+    use super::{has_duplicates, rule_id, RuleList, MODEL_RULES};
     use crate::sut::ObjectPath;
     use std::collections::BTreeSet;
+
+    #[test]
+    fn model_rules_have_distinct_filter_bits() {
+        let bits: BTreeSet<u64> = MODEL_RULES.iter().map(|id| RuleList::bit(id)).collect();
+        assert_eq!(bits.len(), MODEL_RULES.len());
+    }
+
+    /// Ids are kept once, in the order first added, whether or not they share a filter bit.
+    #[test]
+    fn rule_lists_keep_each_id_once_in_order() {
+        let ids = [
+            "ARG-002", "ID-002", "X", "", "ARG-002", "Y", "X", "HOST-004", "ID-002",
+        ];
+        let mut list = RuleList::default();
+        let mut expected = Vec::new();
+        for id in ids {
+            list.add(rule_id(id));
+            if !expected.contains(&rule_id(id)) {
+                expected.push(rule_id(id));
+            }
+        }
+        assert_eq!(list.ids, expected);
+        // Every bit taken: what is new is still added, what is there is not.
+        list.seen = u64::MAX;
+        list.add(rule_id("MOD-003"));
+        list.add(rule_id("X"));
+        expected.push(rule_id("MOD-003"));
+        assert_eq!(list.ids, expected);
+    }
 
     #[test]
     fn duplicates_are_found_in_short_and_long_lists() {
