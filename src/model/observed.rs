@@ -200,6 +200,27 @@ impl ObservedHost {
             .filter_map(|&slot| self.at(slot))
     }
 
+    /// Whether `snapshot` shows exactly this host: as many pools, each path once, each view
+    /// (normalised here, in place) equal to the one held. When it does, [`ObservedHost::replace`]
+    /// with it would change nothing and report nothing. O(pools), no allocation but a mark
+    /// per slot.
+    pub fn agrees_with(&self, snapshot: &mut Snapshot) -> bool {
+        if snapshot.pools.len() != self.len() {
+            return false;
+        }
+        let mut seen = vec![false; self.slots.len()];
+        snapshot.pools.iter_mut().all(|view| {
+            normalize_view(view);
+            match self.slot_of.get(&view.path) {
+                Some(&slot) if !seen[slot] && self.at(slot) == Some(view) => {
+                    seen[slot] = true;
+                    true
+                }
+                _ => false,
+            }
+        })
+    }
+
     /// Take a full snapshot as the new state. O(pools).
     pub fn replace(&mut self, snapshot: Snapshot) -> Update {
         let mut update = Update {
@@ -683,5 +704,39 @@ mod tests {
         let a_again = pool("a", &["root"], 1);
         assert_eq!(host.id_count(&a_again), 0);
         assert_indexed_afresh(&host, &["root", "a", "b", "c", "twin"]);
+    }
+
+    #[test]
+    fn a_snapshot_agrees_exactly_when_replacing_with_it_would_report_nothing() {
+        let pools = vec![
+            primordial("root"),
+            pool("a", &["root"], 2),
+            pool("b", &["root", "a"], 1),
+        ];
+        let host = ObservedHost::from_snapshot(Snapshot {
+            pools: pools.clone(),
+        });
+        let mut reordered = pools.clone();
+        reordered.reverse();
+        reordered[0].allocations.reverse();
+        let mut changed = pools.clone();
+        changed[1].reserved = 1;
+        let mut twice = pools.clone();
+        twice[2] = pools[1].clone();
+        let candidates = [
+            (pools.clone(), true),
+            (reordered, true),
+            (changed, false),
+            (twice, false),
+            (pools[..2].to_vec(), false),
+            (Vec::new(), false),
+        ];
+        for (i, (views, agrees)) in candidates.into_iter().enumerate() {
+            let mut snapshot = Snapshot { pools: views };
+            assert_eq!(host.agrees_with(&mut snapshot), agrees, "candidate {i}");
+            let update = host.clone().replace(snapshot);
+            let reports_nothing = update.touched.is_empty() && update.duplicates.is_empty();
+            assert_eq!(reports_nothing, agrees, "candidate {i}");
+        }
     }
 }
