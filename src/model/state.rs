@@ -2,9 +2,11 @@
 //! owns which host resource. Capacities and reserved amounts are *derived* from holdings,
 //! never stored, so they cannot drift from what the pools hold.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use super::fxhash::FxHashMap;
+use super::fxhash::{FxHashMap, IdCounts};
 
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +59,9 @@ pub struct ModelPool {
 #[derive(Clone, Debug)]
 pub struct HostModel {
     pub dialect: Dialect,
-    pub types: Vec<ResourceTypeProfile>,
+    /// The profile's resource types (shared between the models of one profile:
+    /// [`shared_types`]).
+    pub types: Arc<[ResourceTypeProfile]>,
     /// Pools by creation slot; `None` once deleted.
     slots: Vec<Option<ModelPool>>,
     slot_of: FxHashMap<ObjectPath, usize>,
@@ -69,9 +73,10 @@ pub struct HostModel {
     /// Every holding names a live parent (a step that names a missing parent is refused,
     /// ID-002, and a pool with children is not deleted, DEL-001), so its slot is known.
     held: Vec<Held>,
-    /// Per type index: PoolID → how many live pools carry it (a PoolID whose count drops to
-    /// zero is kept, so that a pool that changes is indexed again without an allocation).
-    ids: Vec<FxHashMap<String, u32>>,
+    /// (type index, PoolID, "") → how many live pools of a profile's type carry it, in one
+    /// map for all types (a key whose count drops to zero is kept, so that a pool that
+    /// changes is indexed again without an allocation).
+    ids: IdCounts,
     child_pools: usize,
     /// Pools whose expected view changed since the last [`HostModel::take_dirty`].
     dirty: BTreeSet<ObjectPath>,
@@ -101,7 +106,7 @@ impl HostModel {
     pub fn start(profile: &Profile, first: &Snapshot) -> Result<HostModel, StartError> {
         let mut model = HostModel {
             dialect: profile.dialect,
-            types: profile.resource_types.clone(),
+            types: shared_types(&profile.resource_types),
             slots: Vec::with_capacity(32),
             // Sized for a sequence's host (its primordial pools and a few dozen more) so that
             // the first steps do not grow them.
@@ -110,12 +115,13 @@ impl HostModel {
             live_of_type: vec![SlotSet::default(); profile.resource_types.len()],
             concrete: SlotSet::default(),
             held: Vec::with_capacity(32),
-            ids: vec![FxHashMap::default(); profile.resource_types.len()],
+            ids: IdCounts::default(),
             child_pools: 0,
             dirty: BTreeSet::new(),
             root_owner: BTreeMap::new(),
             released: BTreeSet::new(),
         };
+        model.ids.reserve(32);
         for (type_idx, t) in profile.resource_types.iter().enumerate() {
             let of_type = |p: &&PoolView| {
                 p.primordial
@@ -243,12 +249,7 @@ impl HostModel {
         pool_id: &str,
         except: Option<&ObjectPath>,
     ) -> bool {
-        let count = self
-            .ids
-            .get(type_idx)
-            .and_then(|ids| ids.get(pool_id))
-            .copied()
-            .unwrap_or(0);
+        let count = self.ids.get((type_idx as u64, pool_id, ""));
         let own = except
             .and_then(|p| self.pool(p))
             .is_some_and(|p| p.type_idx == type_idx && p.pool_id == pool_id);
@@ -283,13 +284,10 @@ impl HostModel {
         let Some(pool) = self.slots.get(slot).and_then(Option::as_ref) else {
             return;
         };
-        if let Some(ids) = self.ids.get_mut(pool.type_idx) {
-            match ids.get_mut(pool.pool_id.as_str()) {
-                Some(count) => *count += 1,
-                None => {
-                    ids.insert(pool.pool_id.clone(), 1);
-                }
-            }
+        // Only pools of a profile's type are counted.
+        if pool.type_idx < self.types.len() {
+            self.ids
+                .increment((pool.type_idx as u64, &pool.pool_id, ""));
         }
         for h in &pool.holdings {
             let parent = self.slot_of.get(&h.parent).copied();
@@ -326,13 +324,8 @@ impl HostModel {
         let Some(pool) = self.slots.get(slot).and_then(Option::as_ref) else {
             return;
         };
-        if let Some(count) = self
-            .ids
-            .get_mut(pool.type_idx)
-            .and_then(|ids| ids.get_mut(pool.pool_id.as_str()))
-        {
-            *count = count.saturating_sub(1);
-        }
+        self.ids
+            .decrement((pool.type_idx as u64, &pool.pool_id, ""));
         for h in &pool.holdings {
             let parent = self.slot_of.get(&h.parent).copied();
             debug_assert!(parent.is_some(), "a holding names a live parent");
@@ -651,6 +644,22 @@ fn mark(dirty: &mut BTreeSet<ObjectPath>, path: &ObjectPath) {
     }
 }
 
+/// The resource types of a profile, shared: a thread keeps the last ones it was given, and a
+/// model started with equal types (every sequence of a run) shares them instead of copying
+/// them (comparing costs no allocation; copying costs one per type and host resource).
+fn shared_types(types: &[ResourceTypeProfile]) -> Arc<[ResourceTypeProfile]> {
+    thread_local! {
+        static LAST: RefCell<Option<Arc<[ResourceTypeProfile]>>> = const { RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match last.as_ref() {
+            Some(shared) if shared[..] == *types => Arc::clone(shared),
+            _ => Arc::clone(last.insert(Arc::from(types))),
+        }
+    })
+}
+
 /// Whether host resource `held` is covered by `own`: identity for named resources; for
 /// storage paths, equal or under (`\`-separated: `own`, a `\` unless `own` already ends in
 /// one, as a drive root `C:\` does, then at least one more character).
@@ -775,6 +784,47 @@ mod tests {
         let by_pool: Vec<String> = model.children_of(pool).map(|c| c.pool_id.clone()).collect();
         assert_eq!(by_path, by_pool);
         by_path
+    }
+
+    /// Models of equal profiles share one copy of the resource types; other types are
+    /// copied, and each model's types equal its profile's.
+    #[test]
+    fn models_share_equal_resource_types() {
+        let msvm = Profile::built_in("reference-msvm");
+        let first = shared_types(&msvm.resource_types);
+        let again = shared_types(&msvm.resource_types.clone());
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(first[..], msvm.resource_types[..]);
+        let mut other = msvm.resource_types.clone();
+        other[0].capacity += 1;
+        let changed = shared_types(&other);
+        assert!(!Arc::ptr_eq(&first, &changed));
+        assert_eq!(changed[..], other[..]);
+        assert_eq!(started().types[..], msvm.resource_types[..]);
+    }
+
+    /// PoolIDs are counted per type: taken by another pool of the type, not by the pool
+    /// itself nor by a pool of another type, and free again once the pool is deleted.
+    #[test]
+    fn pool_ids_are_counted_per_type() {
+        let mut model = started();
+        let parent = model
+            .pools()
+            .next()
+            .map(|p| p.path.clone())
+            .expect("a pool");
+        let type_idx = model.pool(&parent).expect("live").type_idx;
+        let other_type = (type_idx + 1) % model.types.len();
+        model.insert(child(&model, "a", &[(&parent, 1)]));
+        let a = ObjectPath::new("a");
+        assert!(model.pool_id_taken(type_idx, "a", None));
+        assert!(!model.pool_id_taken(type_idx, "a", Some(&a)));
+        assert!(!model.pool_id_taken(other_type, "a", None));
+        model.update(&a, |pool| pool.pool_id = "b".to_string());
+        assert!(!model.pool_id_taken(type_idx, "a", None));
+        assert!(model.pool_id_taken(type_idx, "b", None));
+        assert!(model.remove(&a).is_some());
+        assert!(!model.pool_id_taken(type_idx, "b", None));
     }
 
     /// Children and Reserved are indexed by the parent's slot: they follow creations, changes
