@@ -89,8 +89,10 @@ pub struct HostModel {
 /// What the children of one parent hold from it.
 #[derive(Clone, Debug, Default)]
 struct Held {
-    /// The slots of the pools holding something from it, oldest first (a few).
-    children: Vec<usize>,
+    /// The slots of the pools holding something from it, oldest first (an ordered set: a
+    /// primordial pool may have any number of children, and inserting or removing one must not
+    /// cost in proportion to them).
+    children: BTreeSet<usize>,
     /// The sum of the quantities they hold (u128: exact, read saturated to u64 as the
     /// specification's sums are).
     quantity: u128,
@@ -293,9 +295,7 @@ impl HostModel {
             let parent = self.slot_of.get(&h.parent).copied();
             debug_assert!(parent.is_some(), "a holding names a live parent");
             if let Some(held) = parent.and_then(|parent| self.held.get_mut(parent)) {
-                if let Err(at) = held.children.binary_search(&slot) {
-                    held.children.insert(at, slot);
-                }
+                held.children.insert(slot);
                 held.quantity += u128::from(h.quantity);
             }
             mark(&mut self.dirty, &h.parent);
@@ -330,9 +330,7 @@ impl HostModel {
             let parent = self.slot_of.get(&h.parent).copied();
             debug_assert!(parent.is_some(), "a holding names a live parent");
             if let Some(held) = parent.and_then(|parent| self.held.get_mut(parent)) {
-                if let Ok(at) = held.children.binary_search(&slot) {
-                    held.children.remove(at);
-                }
+                held.children.remove(&slot);
                 held.quantity -= u128::from(h.quantity);
             }
             mark(&mut self.dirty, &h.parent);
