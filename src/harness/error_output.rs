@@ -72,6 +72,10 @@ fn judge_message(message: &str, broken: Option<&str>) -> Option<String> {
 /// afresh (an implementation's refusals repeat a few dozen texts).
 const REMEMBERED_TEXTS: usize = 256;
 
+/// The longest `Error` text [`with_cim_error_message`] remembers (a `CIM_Error` is about 500
+/// bytes).
+const REMEMBERED_TEXT_BYTES: usize = 4096;
+
 thread_local! {
     /// [`cim_error_message`]'s answers for the texts this thread has judged.
     static MESSAGES: RefCell<FxHashMap<String, Result<String, String>>> =
@@ -87,6 +91,10 @@ fn with_cim_error_message<R>(text: &str, then: impl FnOnce(&Result<String, Strin
         };
         if let Some(known) = messages.get(text) {
             return then(known);
+        }
+        // An implementation chooses the texts' size: only short ones are kept.
+        if text.len() > REMEMBERED_TEXT_BYTES {
+            return then(&cim_error_message(text));
         }
         if messages.len() >= REMEMBERED_TEXTS {
             messages.clear();

@@ -84,7 +84,7 @@ impl ShapeKey {
         )
     }
 
-    /// An allocation: 8..40 (dialect and three optional properties; the HostResource array
+    /// An allocation: 8..24 (dialect and three optional properties; the HostResource array
     /// is there exactly when the Reservation is not).
     fn allocation(dialect: Dialect, resource_type: bool, reservation: bool, limit: bool) -> Self {
         ShapeKey(

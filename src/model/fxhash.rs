@@ -173,7 +173,8 @@ impl<'a> std::borrow::Borrow<dyn IdKeyView + 'a> for IdKey {
 }
 
 /// A count per key, searched without allocating; a key is allocated only when it first
-/// appears (the indexes of one sequence's model and mirror, so the keys stay few).
+/// appears (the indexes of a model and of a mirror; a mirror recycled across sequences keeps
+/// at most a few hundred keys, [`IdCounts::reset`]).
 #[derive(Clone, Debug, Default)]
 pub struct IdCounts(FxHashMap<IdKey, u32>);
 

@@ -25,9 +25,9 @@ pub fn check(profile: &Profile, snapshot: &Snapshot) -> Vec<Violation> {
 
 /// Check the invariants of the pools in `paths`, given in path order and each once (those a
 /// step may have affected: see [`crate::model::observed::Update::affected`]), on an observed
-/// host; the violations come in spec order, pools in path order. Costs O(those pools, their parents and children), whatever
-/// the size of the host. PRIM-001 is checked for every resource type of the profile when
-/// `primordial` says a primordial pool may have changed.
+/// host; the violations come in spec order, pools in path order. Costs O(those pools, their
+/// parents and children), whatever the size of the host. PRIM-001 is checked for every
+/// resource type of the profile when `primordial` says a primordial pool may have changed.
 pub fn check_pools<'a>(
     profile: &Profile,
     host: &ObservedHost,

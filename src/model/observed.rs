@@ -237,11 +237,16 @@ impl ObservedHost {
         } else {
             let reported: FxHashSet<&ObjectPath> =
                 snapshot.pools.iter().map(|view| &view.path).collect();
-            self.slot_of
+            // In path order, so that the slots freed (and taken again) do not follow the map's
+            // hash order, which a recycled mirror carries over from its last sequence.
+            let mut gone: Vec<ObjectPath> = self
+                .slot_of
                 .keys()
                 .filter(|path| !reported.contains(path))
                 .cloned()
-                .collect()
+                .collect();
+            gone.sort_unstable();
+            gone
         };
         for mut view in snapshot.pools {
             normalize_view(&mut view);
@@ -393,7 +398,10 @@ impl Indexes {
         for allocation in &old.allocations {
             if let Some(holders) = self.held.get_mut(&allocation.parent) {
                 holders.children.remove(&slot);
-                holders.quantity -= u128::from(allocation.quantity);
+                holders.quantity = holders
+                    .quantity
+                    .checked_sub(u128::from(allocation.quantity))
+                    .expect("an allocation is unindexed as it was indexed");
                 if holders.children.is_empty() {
                     self.held.remove(&allocation.parent);
                 }

@@ -324,14 +324,19 @@ impl HostModel {
         let Some(pool) = self.slots.get(slot).and_then(Option::as_ref) else {
             return;
         };
-        self.ids
-            .decrement((pool.type_idx as u64, &pool.pool_id, ""));
+        if pool.type_idx < self.types.len() {
+            self.ids
+                .decrement((pool.type_idx as u64, &pool.pool_id, ""));
+        }
         for h in &pool.holdings {
             let parent = self.slot_of.get(&h.parent).copied();
             debug_assert!(parent.is_some(), "a holding names a live parent");
             if let Some(held) = parent.and_then(|parent| self.held.get_mut(parent)) {
                 held.children.remove(&slot);
-                held.quantity -= u128::from(h.quantity);
+                held.quantity = held
+                    .quantity
+                    .checked_sub(u128::from(h.quantity))
+                    .expect("a holding is unindexed as it was indexed");
             }
             mark(&mut self.dirty, &h.parent);
         }

@@ -131,13 +131,7 @@ impl Step {
 fn numbered(prefix: &str, n: u8) -> String {
     let mut out = String::with_capacity(prefix.len() + 3);
     out.push_str(prefix);
-    if n >= 100 {
-        out.push(char::from(b'0' + n / 100));
-    }
-    if n >= 10 {
-        out.push(char::from(b'0' + n / 10 % 10));
-    }
-    out.push(char::from(b'0' + n % 10));
+    out.push_str(crate::codec::decimal(u64::from(n), &mut [0u8; 20]));
     out
 }
 

@@ -875,7 +875,7 @@ impl HostModel {
                     role: Role::Child,
                     holdings,
                     own_resources: Vec::new(),
-                    slot: 0,
+                    slot: usize::MAX,
                 });
             }
             StepKind::ChangeParents {
@@ -968,7 +968,7 @@ impl HostModel {
                     role: Role::Root,
                     holdings: Vec::new(),
                     own_resources: devices.clone(),
-                    slot: 0,
+                    slot: usize::MAX,
                 });
             }
             StepKind::AddResources { pool, devices } => {
