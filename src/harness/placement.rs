@@ -80,19 +80,35 @@ impl Placement {
     }
 }
 
-/// The model path of a reference: up to its first `.` (keys) or `=` (a bare key value or
-/// `=@`); host and namespace names hold neither, class names never.
+/// The model path of a reference: up to the first `.` (keys) or `=` (a bare key value or
+/// `=@`) after its host, if it names one. A host name may hold dots (`srv.example.com`,
+/// `10.0.0.5`) and a port's colon; namespace and class names hold neither `.` nor `=`.
 fn model_path(text: &str) -> &str {
-    match text.bytes().position(|b| b == b'.' || b == b'=') {
-        Some(end) => &text[..end],
+    let after_host = host_end(text);
+    match text[after_host..]
+        .bytes()
+        .position(|b| b == b'.' || b == b'=')
+    {
+        Some(end) => &text[..after_host + end],
         None => text,
+    }
+}
+
+/// Where the host of a reference ends: the separator after `\\host` or `//host` (the whole
+/// text when none follows), or 0 when the reference names no host.
+fn host_end(text: &str) -> usize {
+    if text.starts_with(r"\\") || text.starts_with("//") {
+        text[2..].find(['\\', '/']).map_or(text.len(), |at| at + 2)
+    } else {
+        0
     }
 }
 
 /// The namespace (if the reference names one) and the class name of a reference.
 fn split(text: &str) -> (Option<&str>, &str) {
     let head = model_path(text);
-    let Some(colon) = head.rfind(':') else {
+    let after_host = host_end(head);
+    let Some(colon) = head[after_host..].rfind(':').map(|at| at + after_host) else {
         return (None, head);
     };
     let (mut namespace, class) = (&head[..colon], &head[colon + 1..]);
@@ -145,9 +161,23 @@ mod tests {
             r#"//host/ROOT/Virtualization/V2:msvm_processorpool.InstanceID="x.y=z""#,
             r#"root/virtualization/v2:Msvm_ResourcePool.InstanceID="C:\VMs""#,
             r#"Msvm_ResourcePool.InstanceID="C:\VMs""#,
+            // Host names with dots, and a port.
+            r#"\\srv.example.com\root\virtualization\v2:Msvm_ResourcePool.InstanceID="1""#,
+            r#"//10.0.0.5:5989/root/virtualization/v2:Msvm_ResourcePool.InstanceID="a.b""#,
         ] {
             assert_eq!(check(Named::Pool, text), None, "{text}");
         }
+        // A dotted host does not hide a wrong namespace or class.
+        assert!(check(
+            Named::Pool,
+            r#"\\srv.example.com\root\cimv2:Msvm_ResourcePool.InstanceID="1""#
+        )
+        .is_some());
+        assert!(check(
+            Named::Pool,
+            r#"\\srv.example.com\root\virtualization\v2:Msvm_ConcreteJob.InstanceID="1""#
+        )
+        .is_some());
         assert_eq!(
             check(
                 Named::Job,
