@@ -106,20 +106,11 @@ fn run_checked(
     filter: &RuleFilter,
     records: Records,
 ) -> Result<SequenceOutcome, HarnessError> {
-    if stats.changes_breach.is_none() {
-        let before = stats.clone();
-        match run_once(service, profile, ops, stats, filter, true, records)? {
-            Attempt::Done(outcome) => return Ok(*outcome),
-            Attempt::ChangesBreach(why) => {
-                *stats = before;
-                stats.changes_breach = Some(why);
-            }
-        }
-    }
-    match run_once(service, profile, ops, stats, filter, false, records)? {
-        Attempt::Done(outcome) => Ok(*outcome),
-        Attempt::ChangesBreach(why) => unreachable!("a full-snapshot run cannot breach: {why}"),
-    }
+    let fixture = profile.fixture();
+    let counts = Counts::Restored;
+    run_deciding(
+        service, profile, &fixture, ops, stats, filter, records, counts,
+    )
 }
 
 /// [`run_sequence_verdict`] for a fuzzing campaign, which runs one sequence per input and never
@@ -135,25 +126,66 @@ pub fn run_sequence_verdict_uncounted(
     stats: &mut RuleStats,
     filter: &RuleFilter,
 ) -> Result<SequenceOutcome, HarnessError> {
-    let run = |service: &mut dyn PoolService, stats: &mut RuleStats, incremental| {
+    let counts = Counts::Kept;
+    run_deciding(
+        service,
+        profile,
+        fixture,
+        ops,
+        stats,
+        filter,
+        Records::Drop,
+        counts,
+    )
+}
+
+/// What happens to the counts of an attempt abandoned for a change-report breach.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Counts {
+    /// Put back as they were before it (a copy of the table is kept per sequence).
+    Restored,
+    /// Kept (no copy; for callers that never read them).
+    Kept,
+}
+
+/// Run `ops` on change reports while the implementation keeps its `changes` contract, and on
+/// full snapshots from a breach on (that run decides; [`RuleStats::changes_breach`] says why).
+#[allow(clippy::too_many_arguments)]
+fn run_deciding(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    fixture: &HostFixture,
+    ops: &[Operation],
+    stats: &mut RuleStats,
+    filter: &RuleFilter,
+    records: Records,
+    counts: Counts,
+) -> Result<SequenceOutcome, HarnessError> {
+    let mut run = |stats: &mut RuleStats, incremental| {
         run_once_from(
-            service,
+            &mut *service,
             profile,
             fixture,
             ops,
             stats,
             filter,
             incremental,
-            Records::Drop,
+            records,
         )
     };
     if stats.changes_breach.is_none() {
-        match run(service, stats, true)? {
+        let before = (counts == Counts::Restored).then(|| stats.clone());
+        match run(stats, true)? {
             Attempt::Done(outcome) => return Ok(*outcome),
-            Attempt::ChangesBreach(why) => stats.changes_breach = Some(why),
+            Attempt::ChangesBreach(why) => {
+                if let Some(before) = before {
+                    *stats = before;
+                }
+                stats.changes_breach = Some(why);
+            }
         }
     }
-    match run(service, stats, false)? {
+    match run(stats, false)? {
         Attempt::Done(outcome) => Ok(*outcome),
         Attempt::ChangesBreach(why) => unreachable!("a full-snapshot run cannot breach: {why}"),
     }
@@ -163,28 +195,6 @@ enum Attempt {
     Done(Box<SequenceOutcome>),
     /// The implementation's `changes` reports disagreed with its full snapshot.
     ChangesBreach(String),
-}
-
-fn run_once(
-    service: &mut dyn PoolService,
-    profile: &Profile,
-    ops: &[Operation],
-    stats: &mut RuleStats,
-    filter: &RuleFilter,
-    try_incremental: bool,
-    records: Records,
-) -> Result<Attempt, HarnessError> {
-    let fixture = profile.fixture();
-    run_once_from(
-        service,
-        profile,
-        &fixture,
-        ops,
-        stats,
-        filter,
-        try_incremental,
-        records,
-    )
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -98,6 +98,13 @@ struct Held {
     quantity: u128,
 }
 
+/// Whether [`HostModel::index_contents`] enters a pool's contents or takes them out.
+#[derive(Clone, Copy)]
+enum Entry {
+    Add,
+    Remove,
+}
+
 /// Why the model could not start from an implementation's first snapshot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StartError(pub String);
@@ -277,26 +284,42 @@ impl HostModel {
         if pool.role == Role::Child {
             self.child_pools += 1;
         }
-        self.index_contents(slot);
+        self.index_contents(slot, Entry::Add);
     }
 
-    /// The indexes of what a pool carries and holds (its PoolID, its holdings); marks the pool
-    /// and its parents dirty.
-    fn index_contents(&mut self, slot: usize) {
+    /// Enter into the indexes (`Entry::Add`) or take out of them (`Entry::Remove`) what a pool
+    /// carries and holds (its PoolID, its holdings); marks the pool and its parents dirty either
+    /// way.
+    fn index_contents(&mut self, slot: usize, entry: Entry) {
         let Some(pool) = self.slots.get(slot).and_then(Option::as_ref) else {
             return;
         };
         // Only pools of a profile's type are counted.
         if pool.type_idx < self.types.len() {
-            self.ids
-                .increment((pool.type_idx as u64, &pool.pool_id, ""));
+            let key = (pool.type_idx as u64, pool.pool_id.as_str(), "");
+            match entry {
+                Entry::Add => self.ids.increment(key),
+                Entry::Remove => self.ids.decrement(key),
+            };
         }
         for h in &pool.holdings {
             let parent = self.slot_of.get(&h.parent).copied();
             debug_assert!(parent.is_some(), "a holding names a live parent");
             if let Some(held) = parent.and_then(|parent| self.held.get_mut(parent)) {
-                held.children.insert(slot);
-                held.quantity += u128::from(h.quantity);
+                let quantity = u128::from(h.quantity);
+                match entry {
+                    Entry::Add => {
+                        held.children.insert(slot);
+                        held.quantity += quantity;
+                    }
+                    Entry::Remove => {
+                        held.children.remove(&slot);
+                        held.quantity = held
+                            .quantity
+                            .checked_sub(quantity)
+                            .expect("a holding is unindexed as it was indexed");
+                    }
+                }
             }
             mark(&mut self.dirty, &h.parent);
         }
@@ -316,31 +339,7 @@ impl HostModel {
         if pool.role == Role::Child {
             self.child_pools -= 1;
         }
-        self.unindex_contents(slot);
-    }
-
-    /// Undo [`HostModel::index_contents`] (marking the same pools dirty).
-    fn unindex_contents(&mut self, slot: usize) {
-        let Some(pool) = self.slots.get(slot).and_then(Option::as_ref) else {
-            return;
-        };
-        if pool.type_idx < self.types.len() {
-            self.ids
-                .decrement((pool.type_idx as u64, &pool.pool_id, ""));
-        }
-        for h in &pool.holdings {
-            let parent = self.slot_of.get(&h.parent).copied();
-            debug_assert!(parent.is_some(), "a holding names a live parent");
-            if let Some(held) = parent.and_then(|parent| self.held.get_mut(parent)) {
-                held.children.remove(&slot);
-                held.quantity = held
-                    .quantity
-                    .checked_sub(u128::from(h.quantity))
-                    .expect("a holding is unindexed as it was indexed");
-            }
-            mark(&mut self.dirty, &h.parent);
-        }
-        mark(&mut self.dirty, &pool.path);
+        self.index_contents(slot, Entry::Remove);
     }
 
     /// Change what one pool carries or holds (not its path, type or role); the indexes and
@@ -351,7 +350,7 @@ impl HostModel {
         change: impl FnOnce(&mut ModelPool) -> R,
     ) -> Option<R> {
         let slot = *self.slot_of.get(path)?;
-        self.unindex_contents(slot);
+        self.index_contents(slot, Entry::Remove);
         let pool = self.slots[slot].as_mut()?;
         let (type_idx, role) = (pool.type_idx, pool.role);
         let result = change(pool);
@@ -361,7 +360,7 @@ impl HostModel {
                 && self.slot_of.get(&pool.path) == Some(&slot),
             "an update changes what a pool carries or holds, never what it is"
         );
-        self.index_contents(slot);
+        self.index_contents(slot, Entry::Add);
         Some(result)
     }
 
