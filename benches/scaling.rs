@@ -3,9 +3,12 @@
 //!
 //! - **harness step at N pools**: the cost of one lockstep step (model, call, job polls,
 //!   snapshot, invariants, state comparison) on a host the harness built with N creates, read
-//!   from the instants of the calls of the last steps (N up to 100,000; each step is checked
-//!   on the reference's change report, and the full snapshot that ends a sequence is not part
-//!   of a step);
+//!   from the instants of the calls of 32 create/delete probe steps after 32 untimed ones (N
+//!   up to 100,000; each step is checked on the reference's change report, and the full
+//!   snapshot that ends a sequence is not part of a step). Three groups: with step records
+//!   kept (`run_sequence`), verdict only (`run_sequence_verdict`, what `harness::check` runs
+//!   for every case), and the first 8 probes with records, as BENCHMARKS.md's rounds 1–6
+//!   timed them;
 //! - **reference raw create+delete at N pools**: the implementation alone, with its default
 //!   jobs, on a host built by direct calls (N up to 100,000), and one create followed by
 //!   `changes()`;
@@ -16,123 +19,94 @@
 #[path = "common/mod.rs"]
 mod common;
 
+use common::{host_of, probes, Timed};
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use poolcheck::harness::render::render;
-use poolcheck::harness::{run_sequence, RuleStats};
-use poolcheck::model::operation::*;
+use poolcheck::harness::{
+    run_sequence, run_sequence_verdict, RuleFilter, RuleStats, SequenceOutcome,
+};
+use poolcheck::model::operation::EncodingSel;
 use poolcheck::model::step::{Allocation, StepKind};
 use poolcheck::model::{Operation, Step};
 use poolcheck::mutants::reference_config;
 use poolcheck::reference::ReferenceService;
 use poolcheck::spec::Profile;
-use poolcheck::sut::{CallReply, MethodCall, ObjectPath, PoolService, ServiceError};
+use poolcheck::sut::{CallReply, MethodCall, ObjectPath, PoolService};
 
 /// What the `poolcheck` binary runs with (src/main.rs).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const PROFILE: &str = "reference-cim";
-const PROBES: usize = 8;
+/// Probe steps (created and deleted in turn) after the host is built; the host keeps its size.
+const PROBES: usize = 64;
+/// The probes timed by default: the last 32. Right after N creates, the delete path's code,
+/// branch history and data have not been used for N steps, so at 100,000 pools the first
+/// probes pay for that (about half as much again as later ones) while at 10 pools they do not.
+/// Timing the probes after a warm-up of 32 compares the step at every N with its code equally
+/// warm. [`FIRST_PROBES`] keeps the first 8 as rounds 1–6 of BENCHMARKS.md timed them.
+const WARM_PROBES: std::ops::Range<usize> = 32..PROBES;
+const FIRST_PROBES: std::ops::Range<usize> = 0..8;
 
-fn memory_child(parent: PoolSel) -> Operation {
-    Operation::Create(CreateOp {
-        resource: TypeSel(0),
-        pool_id: IdSel::Named(0),
-        element_name: Some(1),
-        parents: vec![parent],
-        allocations: vec![AllocSel {
-            amount: Amount::Quarters(0),
-            limit: LimitSel::Null,
-            resources: ResSel::Subset(0),
-            foreign_type: false,
-        }],
-        encoding: EncodingSel::CimXml,
-        fault: Fault::None,
-    })
-}
-
-/// N creates; each new pool's parent is one of the 24 newest memory pools, so the host is a
-/// bushy tree of bounded fan-out rather than one long chain or one huge family.
-fn host_of(n: usize) -> Vec<Operation> {
-    (0..n)
-        .map(|i| memory_child(PoolSel::Live(((i * 7) % 24) as u16)))
-        .collect()
-}
-
-/// Create a pool and delete it again, `PROBES / 2` times: the host keeps its size.
-fn probes() -> Vec<Operation> {
-    (0..PROBES / 2)
-        .flat_map(|_| {
-            [
-                memory_child(PoolSel::Live(3)),
-                Operation::Delete(DeleteOp {
-                    pool: PoolSel::Concrete(0),
-                    fault: Fault::None,
-                }),
-            ]
-        })
-        .collect()
-}
-
-/// The reference, with the instant of every `invoke` and the end of every `snapshot`
-/// recorded, so that the harness's cost for the last steps of a long sequence can be read off
-/// without subtracting two long runs from each other.
-struct Timed {
-    inner: Box<dyn PoolService>,
-    invokes: Vec<Instant>,
-    snapshots_done: Vec<Instant>,
-    changes_done: Vec<Instant>,
-}
-
-impl PoolService for Timed {
-    fn describe(&self) -> poolcheck::sut::ServiceDescription {
-        self.inner.describe()
-    }
-    fn reset(&mut self, fixture: &poolcheck::sut::HostFixture) -> Result<(), ServiceError> {
-        self.invokes.clear();
-        self.snapshots_done.clear();
-        self.changes_done.clear();
-        self.inner.reset(fixture)
-    }
-    fn invoke(&mut self, call: &MethodCall) -> Result<CallReply, ServiceError> {
-        self.invokes.push(Instant::now());
-        self.inner.invoke(call)
-    }
-    fn poll_job(&mut self, job: &ObjectPath) -> Result<poolcheck::sut::JobView, ServiceError> {
-        self.inner.poll_job(job)
-    }
-    fn snapshot(&mut self) -> Result<poolcheck::sut::Snapshot, ServiceError> {
-        let snapshot = self.inner.snapshot();
-        self.snapshots_done.push(Instant::now());
-        snapshot
-    }
-    fn changes(&mut self) -> Result<Option<poolcheck::sut::SnapshotDelta>, ServiceError> {
-        let changes = self.inner.changes();
-        self.changes_done.push(Instant::now());
-        changes
+/// How the harness runs a sequence: [`run_sequence`] keeps every step's record (what a
+/// failure's report and trace are built from), [`run_sequence_verdict`] drops each record once
+/// the step is judged (what `harness::check` runs for every case and minimisation candidate).
+fn run(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    ops: &[Operation],
+    records: bool,
+) -> SequenceOutcome {
+    let stats = &mut RuleStats::default();
+    if records {
+        run_sequence(service, profile, ops, stats).expect("runs")
+    } else {
+        run_sequence_verdict(service, profile, ops, stats, &RuleFilter::all()).expect("runs")
     }
 }
 
 fn harness_step(c: &mut Criterion) {
+    let all = [10usize, 100, 1000, 10_000, 100_000];
+    harness_step_in(c, "harness step at N pools", true, WARM_PROBES, &all);
+    harness_step_in(
+        c,
+        "harness step at N pools, verdict only",
+        false,
+        WARM_PROBES,
+        &all,
+    );
+    harness_step_in(
+        c,
+        "harness step at N pools, first probes",
+        true,
+        FIRST_PROBES,
+        &[10, 100_000],
+    );
+}
+
+/// The harness's cost per step for the probes in `timed` (indices into the `PROBES` probe
+/// steps), on hosts of each size in `sizes`.
+fn harness_step_in(
+    c: &mut Criterion,
+    group_name: &str,
+    records: bool,
+    timed: std::ops::Range<usize>,
+    sizes: &[usize],
+) {
     let profile = Profile::built_in(PROFILE);
-    let mut service = Timed {
-        inner: common::reference(&profile),
-        invokes: Vec::new(),
-        snapshots_done: Vec::new(),
-        changes_done: Vec::new(),
-    };
-    let mut group = c.benchmark_group("harness step at N pools");
+    let mut service = Timed::new(common::reference(&profile));
+    let mut group = c.benchmark_group(group_name);
     group.sample_size(10);
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(3));
-    for n in [10usize, 100, 1000, 10_000, 100_000] {
+    for &n in sizes {
         let mut whole = host_of(n);
-        whole.extend(probes());
-        let check =
-            run_sequence(&mut service, &profile, &whole, &mut RuleStats::default()).expect("runs");
+        whole.extend(probes(PROBES));
+        let check = run(&mut service, &profile, &whole, records);
         assert!(check.failure.is_none(), "the probe sequence conforms");
         assert_eq!(service.invokes.len(), n + PROBES, "every step was a call");
         assert_eq!(
@@ -144,15 +118,16 @@ fn harness_step(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut probes_time = Duration::ZERO;
                 for _ in 0..iters {
-                    black_box(
-                        run_sequence(&mut service, &profile, &whole, &mut RuleStats::default())
-                            .expect("runs"),
-                    );
-                    // From the first probe's call to the change report after the last probe
-                    // (the full snapshot that ends the sequence is not part of a step).
-                    let first = service.invokes[n];
-                    let last = *service.changes_done.last().expect("change reports");
-                    probes_time += last.duration_since(first) / PROBES as u32;
+                    black_box(run(&mut service, &profile, &whole, records));
+                    // From the call of the first timed probe to the call of the probe after
+                    // the last one, or, after the last probe, to its change report (the full
+                    // snapshot that ends the sequence is not part of a step).
+                    let first = service.invokes[n + timed.start];
+                    let last = match service.invokes.get(n + timed.end) {
+                        Some(next) => *next,
+                        None => *service.changes_done.last().expect("change reports"),
+                    };
+                    probes_time += last.duration_since(first) / timed.len() as u32;
                 }
                 probes_time
             })

@@ -1,13 +1,23 @@
 //! Shared set-up of the benches: fixed operation sequences drawn from the harness's own
 //! strategy with a fixed seed, the reference implementation, and the recorded wire calls of a
-//! sequence (for the raw rate with no harness). No timing logic lives here.
+//! sequence (for the raw rate with no harness), and the scaling bench's host and probe steps
+//! with an implementation that notes when it was called (`Timed`). No measurement lives here.
 #![allow(dead_code)]
 
 use poolcheck::harness::{run_sequence, run_sequence_verdict, strategy, RuleFilter, RuleStats};
+use std::time::{Duration, Instant};
+
+use poolcheck::model::operation::{
+    AllocSel, Amount, CreateOp, DeleteOp, EncodingSel, Fault, IdSel, LimitSel, PoolSel, ResSel,
+    TypeSel,
+};
 use poolcheck::model::Operation;
 use poolcheck::mutants;
 use poolcheck::spec::Profile;
-use poolcheck::sut::{CallReply, MethodCall, PoolService};
+use poolcheck::sut::{
+    CallReply, HostFixture, JobView, MethodCall, ObjectPath, PoolService, ServiceDescription,
+    ServiceError, Snapshot, SnapshotDelta,
+};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
@@ -104,4 +114,116 @@ pub fn verdict_pass(
             .is_some()
         })
         .count()
+}
+
+/// A CIM memory pool created under `parent`, reserving nothing: the step the scaling bench
+/// grows a host with.
+pub fn memory_child(parent: PoolSel) -> Operation {
+    Operation::Create(CreateOp {
+        resource: TypeSel(0),
+        pool_id: IdSel::Named(0),
+        element_name: Some(1),
+        parents: vec![parent],
+        allocations: vec![AllocSel {
+            amount: Amount::Quarters(0),
+            limit: LimitSel::Null,
+            resources: ResSel::Subset(0),
+            foreign_type: false,
+        }],
+        encoding: EncodingSel::CimXml,
+        fault: Fault::None,
+    })
+}
+
+/// N creates; each new pool's parent is one of the 24 newest memory pools, so the host is a
+/// bushy tree of bounded fan-out rather than one long chain or one huge family.
+pub fn host_of(n: usize) -> Vec<Operation> {
+    (0..n)
+        .map(|i| memory_child(PoolSel::Live(((i * 7) % 24) as u16)))
+        .collect()
+}
+
+/// `steps` probe steps: a pool created under a recent one and deleted again, in turn, so the
+/// host keeps its size.
+pub fn probes(steps: usize) -> Vec<Operation> {
+    (0..steps)
+        .map(|i| {
+            if i % 2 == 0 {
+                memory_child(PoolSel::Live(3))
+            } else {
+                Operation::Delete(DeleteOp {
+                    pool: PoolSel::Concrete(0),
+                    fault: Fault::None,
+                })
+            }
+        })
+        .collect()
+}
+
+/// An implementation with the instant of every `invoke` and the end of every `snapshot` and
+/// `changes` recorded, so that the harness's cost for chosen steps of a long sequence can be
+/// read off without subtracting two long runs from each other; `inside` adds up the time
+/// spent in the implementation's own methods (after reset), to split a step's cost between
+/// the implementation and the harness.
+pub struct Timed {
+    pub inner: Box<dyn PoolService>,
+    pub invokes: Vec<Instant>,
+    pub snapshots_done: Vec<Instant>,
+    pub changes_done: Vec<Instant>,
+    pub inside: Duration,
+    /// `inside` as it was at each `invoke`.
+    pub inside_at_invokes: Vec<Duration>,
+}
+
+impl Timed {
+    pub fn new(inner: Box<dyn PoolService>) -> Timed {
+        Timed {
+            inner,
+            invokes: Vec::new(),
+            snapshots_done: Vec::new(),
+            changes_done: Vec::new(),
+            inside: Duration::ZERO,
+            inside_at_invokes: Vec::new(),
+        }
+    }
+
+    fn timed<T>(&mut self, call: impl FnOnce(&mut dyn PoolService) -> T) -> (T, Instant) {
+        let start = Instant::now();
+        let result = call(self.inner.as_mut());
+        let end = Instant::now();
+        self.inside += end - start;
+        (result, end)
+    }
+}
+
+impl PoolService for Timed {
+    fn describe(&self) -> ServiceDescription {
+        self.inner.describe()
+    }
+    fn reset(&mut self, fixture: &HostFixture) -> Result<(), ServiceError> {
+        self.invokes.clear();
+        self.snapshots_done.clear();
+        self.changes_done.clear();
+        self.inside = Duration::ZERO;
+        self.inside_at_invokes.clear();
+        self.inner.reset(fixture)
+    }
+    fn invoke(&mut self, call: &MethodCall) -> Result<CallReply, ServiceError> {
+        self.invokes.push(Instant::now());
+        self.inside_at_invokes.push(self.inside);
+        self.timed(|inner| inner.invoke(call)).0
+    }
+    fn poll_job(&mut self, job: &ObjectPath) -> Result<JobView, ServiceError> {
+        self.timed(|inner| inner.poll_job(job)).0
+    }
+    fn snapshot(&mut self) -> Result<Snapshot, ServiceError> {
+        let (snapshot, end) = self.timed(|inner| inner.snapshot());
+        self.snapshots_done.push(end);
+        snapshot
+    }
+    fn changes(&mut self) -> Result<Option<SnapshotDelta>, ServiceError> {
+        let (changes, end) = self.timed(|inner| inner.changes());
+        self.changes_done.push(end);
+        changes
+    }
 }
