@@ -50,7 +50,7 @@ fn main() {
     let profile = Profile::built_in("reference-cim");
     let mut ops = common::host_of(n);
     ops.extend(common::probes(steps));
-    let mut service = common::Timed::new(common::reference(&profile));
+    let mut service = common::Timed::splitting(common::reference(&profile));
     let stats = &mut RuleStats::default();
     let outcome = if records {
         run_sequence(&mut service, &profile, &ops, stats)
