@@ -6,8 +6,8 @@
 //! around them.
 //!
 //! ```sh
-//! CARGO_TARGET_DIR=/work/target-lead cargo build --release --example scaling_probes
-//! taskset -c 1 target/release/examples/scaling_probes 100000 2000 verdict
+//! cargo build --release --example scaling_probes
+//! taskset -c 1 target/release/examples/scaling_probes 100000 2000 verdict   # pinned to one CPU
 //! ```
 //!
 //! Usage: `scaling_probes N STEPS verdict|records` (`verdict`: `run_sequence_verdict`, what
