@@ -19,19 +19,16 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{host_of, probes, Timed};
+use common::{host_of, probes, run_one, Timed};
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use poolcheck::harness::render::render;
-use poolcheck::harness::{
-    run_sequence, run_sequence_verdict, RuleFilter, RuleStats, SequenceOutcome,
-};
 use poolcheck::model::operation::EncodingSel;
 use poolcheck::model::step::{Allocation, StepKind};
-use poolcheck::model::{Operation, Step};
+use poolcheck::model::Step;
 use poolcheck::mutants::reference_config;
 use poolcheck::reference::ReferenceService;
 use poolcheck::spec::Profile;
@@ -51,23 +48,6 @@ const PROBES: usize = 64;
 /// warm. [`FIRST_PROBES`] keeps the first 8 as rounds 1–6 of BENCHMARKS.md timed them.
 const WARM_PROBES: std::ops::Range<usize> = 32..PROBES;
 const FIRST_PROBES: std::ops::Range<usize> = 0..8;
-
-/// How the harness runs a sequence: [`run_sequence`] keeps every step's record (what a
-/// failure's report and trace are built from), [`run_sequence_verdict`] drops each record once
-/// the step is judged (what `harness::check` runs for every case and minimisation candidate).
-fn run(
-    service: &mut dyn PoolService,
-    profile: &Profile,
-    ops: &[Operation],
-    records: bool,
-) -> SequenceOutcome {
-    let stats = &mut RuleStats::default();
-    if records {
-        run_sequence(service, profile, ops, stats).expect("runs")
-    } else {
-        run_sequence_verdict(service, profile, ops, stats, &RuleFilter::all()).expect("runs")
-    }
-}
 
 fn harness_step(c: &mut Criterion) {
     let all = [10usize, 100, 1000, 10_000, 100_000];
@@ -106,7 +86,7 @@ fn harness_step_in(
     for &n in sizes {
         let mut whole = host_of(n);
         whole.extend(probes(PROBES));
-        let check = run(&mut service, &profile, &whole, records);
+        let check = run_one(&mut service, &profile, &whole, records);
         assert!(check.failure.is_none(), "the probe sequence conforms");
         assert_eq!(service.invokes.len(), n + PROBES, "every step was a call");
         assert_eq!(
@@ -118,7 +98,7 @@ fn harness_step_in(
             b.iter_custom(|iters| {
                 let mut probes_time = Duration::ZERO;
                 for _ in 0..iters {
-                    black_box(run(&mut service, &profile, &whole, records));
+                    black_box(run_one(&mut service, &profile, &whole, records));
                     // From the call of the first timed probe to the call of the probe after
                     // the last one, or, after the last probe, to its change report (the full
                     // snapshot that ends the sequence is not part of a step).

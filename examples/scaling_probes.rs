@@ -20,7 +20,6 @@ mod common;
 
 use std::time::Duration;
 
-use poolcheck::harness::{run_sequence, run_sequence_verdict, RuleFilter, RuleStats};
 use poolcheck::spec::Profile;
 
 /// What the `poolcheck` binary runs with (src/main.rs).
@@ -51,13 +50,7 @@ fn main() {
     let mut ops = common::host_of(n);
     ops.extend(common::probes(steps));
     let mut service = common::Timed::splitting(common::reference(&profile));
-    let stats = &mut RuleStats::default();
-    let outcome = if records {
-        run_sequence(&mut service, &profile, &ops, stats)
-    } else {
-        run_sequence_verdict(&mut service, &profile, &ops, stats, &RuleFilter::all())
-    };
-    let outcome = outcome.expect("the sequence runs");
+    let outcome = common::run_one(&mut service, &profile, &ops, records);
     assert!(outcome.failure.is_none(), "the probe sequence conforms");
     assert_eq!(service.invokes.len(), n + steps, "every step was a call");
 

@@ -4,7 +4,9 @@
 //! with an implementation that notes when it was called (`Timed`). No measurement lives here.
 #![allow(dead_code)]
 
-use poolcheck::harness::{run_sequence, run_sequence_verdict, strategy, RuleFilter, RuleStats};
+use poolcheck::harness::{
+    run_sequence, run_sequence_verdict, strategy, RuleFilter, RuleStats, SequenceOutcome,
+};
 use std::time::{Duration, Instant};
 
 use poolcheck::model::operation::{
@@ -114,6 +116,23 @@ pub fn verdict_pass(
             .is_some()
         })
         .count()
+}
+
+/// One sequence, with every step's record kept (`run_sequence`, what a failure's report and
+/// trace are built from) or dropped once the step is judged (`run_sequence_verdict`, what
+/// `harness::check` runs for every case and minimisation candidate).
+pub fn run_one(
+    service: &mut dyn PoolService,
+    profile: &Profile,
+    ops: &[Operation],
+    records: bool,
+) -> SequenceOutcome {
+    let stats = &mut RuleStats::default();
+    if records {
+        run_sequence(service, profile, ops, stats).expect("runs")
+    } else {
+        run_sequence_verdict(service, profile, ops, stats, &RuleFilter::all()).expect("runs")
+    }
 }
 
 /// A CIM memory pool created under `parent`, reserving nothing: the step the scaling bench

@@ -107,10 +107,14 @@ fn run_checked(
     records: Records,
 ) -> Result<SequenceOutcome, HarnessError> {
     let fixture = profile.fixture();
-    let counts = Counts::Restored;
-    run_deciding(
-        service, profile, &fixture, ops, stats, filter, records, counts,
-    )
+    let sequence = Sequence {
+        profile,
+        fixture: &fixture,
+        ops,
+        filter,
+        records,
+    };
+    run_deciding(service, &sequence, stats, Counts::Restored)
 }
 
 /// [`run_sequence_verdict`] for a fuzzing campaign, which runs one sequence per input and never
@@ -126,17 +130,24 @@ pub fn run_sequence_verdict_uncounted(
     stats: &mut RuleStats,
     filter: &RuleFilter,
 ) -> Result<SequenceOutcome, HarnessError> {
-    let counts = Counts::Kept;
-    run_deciding(
-        service,
+    let sequence = Sequence {
         profile,
         fixture,
         ops,
-        stats,
         filter,
-        Records::Drop,
-        counts,
-    )
+        records: Records::Drop,
+    };
+    run_deciding(service, &sequence, stats, Counts::Kept)
+}
+
+/// One sequence to run, and how: everything a run takes but the implementation and the counts.
+struct Sequence<'a> {
+    profile: &'a Profile,
+    /// The profile's fixture, which every attempt resets to.
+    fixture: &'a HostFixture,
+    ops: &'a [Operation],
+    filter: &'a RuleFilter,
+    records: Records,
 }
 
 /// What happens to the counts of an attempt abandoned for a change-report breach.
@@ -148,34 +159,18 @@ enum Counts {
     Kept,
 }
 
-/// Run `ops` on change reports while the implementation keeps its `changes` contract, and on
-/// full snapshots from a breach on (that run decides; [`RuleStats::changes_breach`] says why).
-#[allow(clippy::too_many_arguments)]
+/// Run the sequence on change reports while the implementation keeps its `changes` contract,
+/// and on full snapshots from a breach on (that run decides; [`RuleStats::changes_breach`]
+/// says why).
 fn run_deciding(
     service: &mut dyn PoolService,
-    profile: &Profile,
-    fixture: &HostFixture,
-    ops: &[Operation],
+    sequence: &Sequence,
     stats: &mut RuleStats,
-    filter: &RuleFilter,
-    records: Records,
     counts: Counts,
 ) -> Result<SequenceOutcome, HarnessError> {
-    let mut run = |stats: &mut RuleStats, incremental| {
-        run_once_from(
-            &mut *service,
-            profile,
-            fixture,
-            ops,
-            stats,
-            filter,
-            incremental,
-            records,
-        )
-    };
     if stats.changes_breach.is_none() {
         let before = (counts == Counts::Restored).then(|| stats.clone());
-        match run(stats, true)? {
+        match run_once_from(service, sequence, stats, true)? {
             Attempt::Done(outcome) => return Ok(*outcome),
             Attempt::ChangesBreach(why) => {
                 if let Some(before) = before {
@@ -185,7 +180,7 @@ fn run_deciding(
             }
         }
     }
-    match run(stats, false)? {
+    match run_once_from(service, sequence, stats, false)? {
         Attempt::Done(outcome) => Ok(*outcome),
         Attempt::ChangesBreach(why) => unreachable!("a full-snapshot run cannot breach: {why}"),
     }
@@ -197,17 +192,19 @@ enum Attempt {
     ChangesBreach(String),
 }
 
-#[allow(clippy::too_many_arguments)]
 fn run_once_from(
     service: &mut dyn PoolService,
-    profile: &Profile,
-    fixture: &HostFixture,
-    ops: &[Operation],
+    sequence: &Sequence,
     stats: &mut RuleStats,
-    filter: &RuleFilter,
     try_incremental: bool,
-    records: Records,
 ) -> Result<Attempt, HarnessError> {
+    let &Sequence {
+        profile,
+        fixture,
+        ops,
+        filter,
+        records,
+    } = sequence;
     service.reset(fixture).map_err(HarnessError::Reset)?;
     let first = normalized(service.snapshot().map_err(HarnessError::FirstSnapshot)?);
     let model = HostModel::start(profile, &first).map_err(|e| HarnessError::Start(e.0))?;
