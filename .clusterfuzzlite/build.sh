@@ -30,8 +30,8 @@ for target in $(cargo fuzz list); do
   if [ "$target" = ops ]; then
     # 32 operations decode from far fewer bytes; longer inputs only slow the target down.
     options="$options"$'\n'"max_len = 1024"
-    # Edge coverage without hit-count buckets: the zoo is found in about half the executions,
-    # each about half as costly (README, BENCHMARKS.md).
+    # Edge coverage without hit-count buckets: the zoo is found in fewer executions, each
+    # cheaper, in the -s none build (README, BENCHMARKS.md; not measured under ASan).
     options="$options"$'\n'"use_counters = 0"
   fi
   printf '%s\n' "$options" > "$OUT/$target.options"

@@ -26,7 +26,6 @@ pub struct Mutant {
 }
 
 const BOTH: &[Dialect] = &[Dialect::Msvm, Dialect::Cim];
-const MSVM: &[Dialect] = &[Dialect::Msvm];
 
 /// Every mutant of the zoo.
 pub const ZOO: &[Mutant] = &[
@@ -110,7 +109,9 @@ pub const ZOO: &[Mutant] = &[
     Mutant {
         defect: Defect::DuplicatePoolIds,
         rules: &["ID-001"],
-        dialects: MSVM,
+        // A CIM service chooses the PoolID itself; this one takes the ElementName (or
+        // "ResourcePool") for it, so two pools can share one in either dialect.
+        dialects: BOTH,
         description: "allows two pools of one type with the same PoolID",
     },
     Mutant {
