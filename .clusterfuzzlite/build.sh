@@ -1,6 +1,6 @@
 #!/bin/bash -eu
 # ClusterFuzzLite / OSS-Fuzz build: every cargo-fuzz target of fuzz/, with its checked-in
-# seed corpus, dictionary and libFuzzer options, into $OUT.
+# seed corpus, dictionary and libFuzzer options (fuzz/flags/TARGET.flags), into $OUT.
 #
 # The builder image wraps cargo so that `cargo fuzz build` gets the sanitizer and coverage
 # flags of the job. Overflow checks, which the model's capacity arithmetic relies on being
@@ -27,12 +27,14 @@ for target in $(cargo fuzz list); do
     cp "fuzz/dicts/$target.dict" "$OUT/$target.dict"
     options="$options"$'\n'"dict = $target.dict"
   fi
-  if [ "$target" = ops ]; then
-    # 32 operations decode from far fewer bytes; longer inputs only slow the target down.
-    options="$options"$'\n'"max_len = 1024"
-    # Edge coverage without hit-count buckets: the zoo is found in fewer executions, each
-    # cheaper, in the -s none build (README, BENCHMARKS.md; not measured under ASan).
-    options="$options"$'\n'"use_counters = 0"
+  # The target's campaign flags (fuzz/flags/TARGET.flags, one `-key=value` per line) as
+  # `key = value` lines.
+  if [ -f "fuzz/flags/$target.flags" ]; then
+    while IFS= read -r flag; do
+      if [[ $flag =~ ^-([a-z_]+)=(.+)$ ]]; then
+        options="$options"$'\n'"${BASH_REMATCH[1]} = ${BASH_REMATCH[2]}"
+      fi
+    done <"fuzz/flags/$target.flags"
   fi
   printf '%s\n' "$options" > "$OUT/$target.options"
 done
